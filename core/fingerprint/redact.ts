@@ -1,0 +1,613 @@
+/**
+ * PII / secret redaction for log bodies, span names and attribute values.
+ *
+ * Design:
+ * - Every detector is a global regex (+ optional validator) that is only run when a cheap feature pre-check says the
+ *   text could contain a candidate. The features come from ONE pass over the char codes (counts of digits, '@',
+ *   '.', ':', '-', upper-case letters, …) plus a few `includes` checks for literal prefixes (`eyJ`, `AKIA`, `ghp_`, …)
+ *   and one keyword regex test. A line with nothing suspicious costs one scan and no regex execution.
+ * - Every pattern is linear: no nested unbounded quantifiers; unbounded runs are anchored by a look-behind so that
+ *   only run starts are tried (avoids quadratic scans over long tokens).
+ * - Validators keep precision high: Luhn for cards, mod-97 + country length for IBANs, SSA invalid ranges for SSNs,
+ *   NANP rules for US phones, octet ranges + a version-context rule for IPv4, group structure for IPv6.
+ *
+ * Not redacted on purpose: UUIDs, hex hashes, HDFS block ids (`blk_-1608999687919862906`), durations (`250ms`),
+ * timestamps (epoch ms/ns, ISO-8601, `10:00:00`), version strings (`6.1.7601`, `v1.2.3.4`, `version 1.2.3.4`),
+ * ordinary numbers (plain digit runs are never phones/SSNs; only card-shaped runs with a card prefix and a valid
+ * Luhn digit are cards).
+ *
+ * IPv4 rule: four dot-separated decimal octets, each 0-255 without leading zeros; not part of a longer dotted/word
+ * run (so `1.2.3.4.5` and `a1.2.3.4` do not match); and not preceded by `v`/`V` or by the word `version`/`ver`
+ * (optionally followed by `:`/`=`/spaces), because such strings are version numbers. `:port` suffixes stay.
+ */
+import type { Attrs, AttrValue } from '../otlp/model.js';
+
+export type RedactionCounts = Record<string, number>;
+
+export interface RedactionResult {
+  readonly text: string;
+  readonly counts: RedactionCounts;
+}
+
+export interface Redactor {
+  /** Detector names in the order they run (built-ins that are not disabled, then custom ones). */
+  readonly names: readonly string[];
+  redact(text: string): RedactionResult;
+  /** Redacts string values; values of sensitive keys (password, token, cookie, …) become `<SECRET>`. */
+  redactAttrs(attrs: Attrs): { attrs: Attrs; counts: RedactionCounts };
+}
+
+export interface RedactorConfig {
+  /** Extra detectors; the placeholder is `<NAME>` with the name upper-cased. Patterns must not match ''. */
+  readonly custom?: readonly { name: string; pattern: string; flags?: string }[];
+  /** Built-in detector names to switch off (see BUILTIN_DETECTORS). */
+  readonly disabled?: readonly string[];
+}
+
+// ---- feature pre-check --------------------------------------------------------------------------------------------
+
+interface Features {
+  digits: number;
+  at: number;
+  dots: number;
+  colons: number;
+  dashes: number;
+  plus: number;
+  upper: number;
+  /** Longest run of consecutive digits. */
+  maxRun: number;
+  /** Digit runs (>= 2 long) followed by ' ' or '-' and another digit: grouped card numbers, dates. */
+  sepGroups: number;
+  /** `digit . digit` occurrences (IPv4, versions). */
+  dotDigits: number;
+  /** `digit - digit` / `digit . digit` occurrences (phones, SSNs). */
+  sepDigits: number;
+  paren: boolean;
+  /** Two upper-case letters immediately followed by a digit (IBAN country + check digits). */
+  ibanHint: boolean;
+}
+
+const newFeatures = (): Features => ({
+  digits: 0,
+  at: 0,
+  dots: 0,
+  colons: 0,
+  dashes: 0,
+  plus: 0,
+  upper: 0,
+  maxRun: 0,
+  sepGroups: 0,
+  dotDigits: 0,
+  sepDigits: 0,
+  paren: false,
+  ibanHint: false,
+});
+
+const isDigitCode = (c: number): boolean => c >= 48 && c <= 57;
+
+function scanFeatures(text: string, f: Features): void {
+  let digits = 0;
+  let at = 0;
+  let dots = 0;
+  let colons = 0;
+  let dashes = 0;
+  let plus = 0;
+  let upper = 0;
+  let run = 0;
+  let maxRun = 0;
+  let sepGroups = 0;
+  let dotDigits = 0;
+  let sepDigits = 0;
+  let paren = false;
+  let ibanHint = false;
+  let upperRun = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      digits++;
+      run++;
+      if (upperRun >= 2) ibanHint = true;
+      upperRun = 0;
+      continue;
+    }
+    if (run > 0) {
+      if (run > maxRun) maxRun = run;
+      if ((c === 32 || c === 45) && run >= 2 && i + 1 < n && isDigitCode(text.charCodeAt(i + 1))) sepGroups++;
+      if ((c === 46 || c === 45) && i + 1 < n && isDigitCode(text.charCodeAt(i + 1))) {
+        sepDigits++;
+        if (c === 46) dotDigits++;
+      }
+      run = 0;
+    }
+    if (c >= 65 && c <= 90) {
+      upper++;
+      upperRun++;
+      continue;
+    }
+    upperRun = 0;
+    if (c === 46) dots++;
+    else if (c === 58) colons++;
+    else if (c === 45) dashes++;
+    else if (c === 64) at++;
+    else if (c === 43) plus++;
+    else if (c === 40) paren = true;
+  }
+  if (run > maxRun) maxRun = run;
+  f.digits = digits;
+  f.at = at;
+  f.dots = dots;
+  f.colons = colons;
+  f.dashes = dashes;
+  f.plus = plus;
+  f.upper = upper;
+  f.maxRun = maxRun;
+  f.sepGroups = sepGroups;
+  f.dotDigits = dotDigits;
+  f.sepDigits = sepDigits;
+  f.paren = paren;
+  f.ibanHint = ibanHint;
+}
+
+/** Words that make the keyword detectors worth running (case-insensitive). */
+const KEYWORD_HINT = /pass|secret|token|key|pwd|auth|bearer|basic|credential|cookie/i;
+
+// ---- validators ---------------------------------------------------------------------------------------------------
+
+function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let dbl = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (dbl) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    dbl = !dbl;
+  }
+  return sum % 10 === 0;
+}
+
+/** Card brand by issuer prefix and length (Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay, Maestro). */
+function cardPrefixOk(d: string): boolean {
+  const n = d.length;
+  const p2 = Number(d.slice(0, 2));
+  const p3 = Number(d.slice(0, 3));
+  const p4 = Number(d.slice(0, 4));
+  if (d[0] === '4') return n === 13 || n === 16 || n === 19; // Visa
+  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16; // Mastercard
+  if (p2 === 34 || p2 === 37) return n === 15; // Amex
+  if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) return n >= 16 && n <= 19; // Discover
+  if (p2 === 36 || p2 === 38 || p2 === 39 || (p3 >= 300 && p3 <= 305)) return n >= 14 && n <= 19; // Diners
+  if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19; // JCB
+  if (p2 === 62) return n >= 16 && n <= 19; // UnionPay
+  if (p2 === 50 || (p2 >= 56 && p2 <= 69)) return n >= 12 && n <= 19; // Maestro
+  return false;
+}
+
+const IBAN_LENGTHS: Record<string, number> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22, CY: 28,
+  CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22, GI: 23, GL: 18,
+  GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LC: 32,
+  LI: 21, LT: 20, LU: 20, LV: 21, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31, MU: 30, NL: 18, NO: 15, PK: 24,
+  PL: 28, PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, SA: 24, SC: 31, SE: 24, SI: 19, SK: 24, SM: 27, ST: 25, SV: 28,
+  TL: 23, TN: 24, TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
+}; // prettier-ignore
+
+function ibanMod97(iban: string): boolean {
+  // Move the first four chars to the end, letters -> 10..35, then mod 97 piecewise.
+  const s = iban.slice(4) + iban.slice(0, 4);
+  let rem = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) rem = (rem * 10 + (c - 48)) % 97;
+    else if (c >= 65 && c <= 90) rem = (rem * 100 + (c - 55)) % 97;
+    else return false;
+  }
+  return rem === 1;
+}
+
+function ipv6Valid(s: string): boolean {
+  let body = s;
+  const pct = body.indexOf('%');
+  if (pct >= 0) body = body.slice(0, pct);
+  let v4Groups = 0;
+  const lastColon = body.lastIndexOf(':');
+  const tail = body.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const o = tail.split('.');
+    if (o.length !== 4 || o.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) return false;
+    v4Groups = 2; // an embedded IPv4 tail stands for two 16-bit groups
+    body = body.slice(0, lastColon + 1);
+    if (!body.endsWith('::')) body = body.slice(0, -1);
+  } else if (!/\d/.test(body)) {
+    return false; // `dead::beef`, `Abc::Def`: identifiers, not addresses
+  }
+  const dbl = body.indexOf('::');
+  if (dbl >= 0 && body.indexOf('::', dbl + 1) >= 0) return false;
+  const countGroups = (part: string): number => {
+    if (part === '') return 0;
+    const gs = part.split(':');
+    for (const g of gs) if (g.length < 1 || g.length > 4) return -1;
+    return gs.length;
+  };
+  if (dbl >= 0) {
+    const a = countGroups(body.slice(0, dbl));
+    const b = countGroups(body.slice(dbl + 2));
+    return a >= 0 && b >= 0 && a + b + v4Groups <= 7;
+  }
+  const n = countGroups(body);
+  return n >= 0 && n + v4Groups === 8;
+}
+
+const VERSION_CONTEXT = /\b(?:version|ver|v)[\s:=]*$/i;
+
+function shannonEntropy(s: string): number {
+  const freq = new Map<number, number>();
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    freq.set(c, (freq.get(c) ?? 0) + 1);
+  }
+  let h = 0;
+  for (const n of freq.values()) {
+    const p = n / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+const TRIVIAL_VALUES = new Set(['', 'null', 'none', 'nil', 'true', 'false', 'undefined', 'redacted', 'n/a']);
+
+function isPlaceholder(v: string): boolean {
+  return /^<[A-Z_]+>$/.test(v) || /^\*+$/.test(v) || /^x{3,}$/i.test(v) || /^\[?redacted\]?$/i.test(v);
+}
+
+/** A value after `token=`-like keys that looks like a credential rather than a count or a word. */
+export function looksSecret(v: string): boolean {
+  if (v.length < 8 || isPlaceholder(v) || TRIVIAL_VALUES.has(v.toLowerCase())) return false;
+  if (/^\d+(?:\.\d+)?$/.test(v)) return false; // plain numbers (counts, ttl)
+  if (/^(?:bearer|basic|digest|negotiate|token)$/i.test(v)) return false;
+  if (v.length <= 24 && /^[A-Z]?[a-z]+$|^[A-Z]+$/.test(v)) return false; // a plain word
+  const hasDigit = /\d/.test(v);
+  const hasAlpha = /[A-Za-z]/.test(v);
+  if (v.length >= 16 && hasDigit && hasAlpha) return true;
+  return v.length >= 12 ? shannonEntropy(v) >= 3.0 : hasDigit && hasAlpha && shannonEntropy(v) >= 2.75;
+}
+
+// ---- detectors ----------------------------------------------------------------------------------------------------
+
+type Replacer = (match: string, groups: string[], offset: number, input: string) => string | null;
+
+interface Detector {
+  readonly name: string;
+  readonly placeholder: string;
+  readonly re: RegExp;
+  /** Cheap gate on the pre-computed features; false skips the regex. */
+  readonly gate: (f: Features, text: string, kw: boolean) => boolean;
+  /** Returns the replacement, or null to keep the match. Default: the placeholder. */
+  readonly replace?: Replacer;
+}
+
+const AWS_ID_HINT = /A(?:KIA|SIA|BIA|CCA|GPA|IDA|IPA|NPA|NVA|ROA|PKA)[A-Z0-9]/;
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const SECRET_WORDS_STRONG =
+  'pass(?:word|wd|phrase)s?|secret(?:[_-]?(?:access[_-]?)?key)?|private[_-]?key|credentials?';
+const SECRET_WORDS_WEAK =
+  'token|api[_-]?key|apikey|access[_-]?key|auth(?:[_-]?key)?|pwd|session[_-]?(?:id|key)|signature|sig';
+
+function builtinDetectors(): Detector[] {
+  const strongKey = new RegExp(`^(?:${SECRET_WORDS_STRONG})$`, 'i');
+  return [
+    {
+      name: 'private_key',
+      placeholder: '<PRIVATE_KEY>',
+      // Complete block, or (truncated line) the BEGIN marker plus the base64 body that follows.
+      re: /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|[A-Za-z0-9+/=\s\\]*)/g,
+      gate: (_f, t) => t.includes('-----BEGIN'),
+    },
+    {
+      name: 'url_password',
+      placeholder: '<PASSWORD>',
+      re: /\b([a-zA-Z][a-zA-Z0-9+.-]{0,30}:\/\/[^\s:@/?#]{0,256}:)([^\s@/?#]{1,256})@/g,
+      gate: (f, t) => f.at > 0 && t.includes('://'),
+      replace: (_m, g) => (isPlaceholder(g[1] ?? '') ? null : `${g[0]}<PASSWORD>@`),
+    },
+    {
+      name: 'jwt',
+      placeholder: '<JWT>',
+      re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g,
+      gate: (_f, t) => t.includes('eyJ'),
+    },
+    {
+      name: 'github_token',
+      placeholder: '<GITHUB_TOKEN>',
+      re: /(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])/g,
+      gate: (_f, t) => t.includes('gh') && t.includes('_'),
+    },
+    {
+      name: 'slack_token',
+      placeholder: '<SLACK_TOKEN>',
+      re: /(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,250}/g,
+      gate: (_f, t) => t.includes('xox'),
+    },
+    {
+      name: 'stripe_key',
+      placeholder: '<STRIPE_KEY>',
+      re: /(?<![A-Za-z0-9_])(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,247}(?![A-Za-z0-9])/g,
+      gate: (_f, t) => t.includes('_live_') || t.includes('_test_'),
+    },
+    {
+      name: 'aws_key',
+      placeholder: '<AWS_KEY>',
+      re: /(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z0-9]{16}(?![A-Z0-9])|((?:aws[_-]?)?secret[_-]?access[_-]?key|aws[_-]?secret(?:[_-]?key)?)(["']?\s*[:=]\s*["']?)([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/gi,
+      gate: (f, t, kw) => kw || (f.upper >= 4 && AWS_ID_HINT.test(t)),
+      replace: (m, g) => {
+        if (g[0] !== undefined) return `${g[0]}${g[1] ?? ''}<AWS_KEY>`;
+        // The id alternative is case-insensitive only because of the shared flag; ids are upper-case.
+        return /^[A-Z0-9]+$/.test(m) ? '<AWS_KEY>' : null;
+      },
+    },
+    {
+      name: 'secret',
+      placeholder: '<SECRET>',
+      // `Authorization: Bearer xyz`, `Bearer xyz`, `Basic dXNlcjpwYXNz`: keep the scheme, redact the credential.
+      re: /\b(Bearer|Basic|Token|Digest|Negotiate)(\s+)([A-Za-z0-9\-._~+/]{8,4096}=*)/gi,
+      gate: (_f, _t, kw) => kw,
+      replace: (_m, g) => {
+        const cred = g[2] ?? '';
+        return looksSecret(cred) ? `${g[0]}${g[1]}<SECRET>` : null;
+      },
+    },
+    {
+      name: 'secret',
+      placeholder: '<SECRET>',
+      // key (bare or quoted) + `=`/`:` + value (double-quoted with escapes, single-quoted, or bare).
+      re: new RegExp(
+        `((?:${SECRET_WORDS_STRONG}|${SECRET_WORDS_WEAK}|authorization|(?:set-)?cookie))` +
+          `(["']?\\s{0,3}[:=]\\s{0,3})(?:"((?:[^"\\\\\\n]|\\\\.){0,4096})"|'([^'\\n]{0,4096})'|([^\\s"',;&<>(){}\\[\\]]{1,4096}))`,
+        'gi',
+      ),
+      gate: (_f, _t, kw) => kw,
+      replace: (_m, g) => {
+        const key = g[0] ?? '';
+        const sep = g[1] ?? '';
+        const dq = g[2];
+        const sq = g[3];
+        const value = dq ?? sq ?? g[4] ?? '';
+        if (isPlaceholder(value) || TRIVIAL_VALUES.has(value.toLowerCase())) return null;
+        const strong = strongKey.test(key) || /cookie$/i.test(key);
+        if (!strong && !looksSecret(value)) return null;
+        const q = dq !== undefined ? '"' : sq !== undefined ? "'" : '';
+        return `${key}${sep}${q}<SECRET>${q}`;
+      },
+    },
+    {
+      name: 'email',
+      placeholder: '<EMAIL>',
+      re: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}/g,
+      gate: (f) => f.at > 0,
+      replace: (m) => {
+        const tld = m.slice(m.lastIndexOf('.') + 1);
+        if (!/^[A-Za-z]{2,24}$/.test(tld)) return null; // `lodash@4.17.21`
+        const local = m.slice(0, m.indexOf('@'));
+        if (local.startsWith('.') || local.endsWith('.')) return null;
+        return '<EMAIL>';
+      },
+    },
+    {
+      name: 'iban',
+      placeholder: '<IBAN>',
+      re: /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g,
+      gate: (f) => f.ibanHint && f.digits >= 10,
+      replace: (m) => {
+        const compact = m.replace(/[ -]/g, '');
+        const want = IBAN_LENGTHS[compact.slice(0, 2)];
+        if (want === undefined) return compact.length >= 15 && ibanMod97(compact) ? '<IBAN>' : null;
+        if (compact.length < want) return null;
+        if (!ibanMod97(compact.slice(0, want))) return null;
+        if (compact.length === want) return '<IBAN>';
+        // The greedy match swallowed a following group: cut after `want` significant chars.
+        let seen = 0;
+        let i = 0;
+        for (; i < m.length && seen < want; i++) if (m[i] !== ' ' && m[i] !== '-') seen++;
+        const rest = m.slice(i);
+        return rest.startsWith(' ') ? `<IBAN>${rest}` : null;
+      },
+    },
+    {
+      name: 'credit_card',
+      placeholder: '<CREDIT_CARD>',
+      // 12-19 digits, contiguous or in groups separated by single spaces/dashes; not inside a longer number/word.
+      re: /(?<![\w.+-])\d{4}(?:[ -]?\d{2,4}){2,4}(?:[ -]?\d{1,3})?(?!\w|\.\d|[ -]?\d)/g,
+      gate: (f) => f.digits >= 12 && (f.maxRun >= 12 || f.sepGroups >= 2),
+      replace: (m) => {
+        const d = m.replace(/[ -]/g, '');
+        if (d.length < 12 || d.length > 19) return null;
+        const seps = m.match(/[ -]/g);
+        if (seps && new Set(seps).size > 1) return null; // mixed separators: not a card
+        return cardPrefixOk(d) && luhnValid(d) ? '<CREDIT_CARD>' : null;
+      },
+    },
+    {
+      name: 'ssn',
+      placeholder: '<SSN>',
+      re: /(?<![\w.-])(\d{3})-(\d{2})-(\d{4})(?![\w-]|\.\d)/g,
+      gate: (f) => f.digits >= 9 && f.sepDigits >= 2,
+      replace: (_m, g) => {
+        const area = Number(g[0]);
+        if (area === 0 || area === 666 || area >= 900) return null;
+        if (g[1] === '00' || g[2] === '0000') return null;
+        return '<SSN>';
+      },
+    },
+    {
+      name: 'phone',
+      placeholder: '<PHONE>',
+      // International: +CC then 6-14 more digits with optional single separators / one pair of parentheses.
+      // US: (NPA) NXX-XXXX, NPA-NXX-XXXX, NPA.NXX.XXXX, optional leading 1-/1 . Plain digit runs never match.
+      re: /(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){1,5}[ .-]?\d{2,4}(?![\w]|[.-]\d)|(?<![\w.+-])(?:1[ .-])?(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w]|[.-]\d)/g,
+      gate: (f) => (f.plus > 0 && f.digits >= 8) || (f.digits >= 10 && (f.sepDigits >= 1 || f.paren)),
+      replace: (m) => {
+        const d = m.replace(/\D/g, '');
+        if (m.startsWith('+')) {
+          if (d.length < 8 || d.length > 15) return null;
+          if ((m.match(/\(/g)?.length ?? 0) !== (m.match(/\)/g)?.length ?? 0)) return null;
+          return '<PHONE>';
+        }
+        const nanp = d.length === 11 ? d.slice(1) : d;
+        if (nanp.length !== 10) return null;
+        if (nanp[0] === '0' || nanp[0] === '1' || nanp[3] === '0' || nanp[3] === '1') return null;
+        // dotted form must be consistent (555.123.4567), not 555-123.4567
+        const seps = m.replace(/^1[ .-]/, '').match(/[.-]/g) ?? [];
+        if (new Set(seps).size > 1) return null;
+        return '<PHONE>';
+      },
+    },
+    {
+      name: 'ipv6',
+      placeholder: '<IP>',
+      re: /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?:%[A-Za-z0-9_.]{1,32})?(?![\w:]|\.\d)/g,
+      gate: (f, t) => f.colons >= 6 || (f.colons >= 2 && t.includes('::')),
+      replace: (m) => (ipv6Valid(m) ? '<IP>' : null),
+    },
+    {
+      name: 'ipv4',
+      placeholder: '<IP>',
+      re: new RegExp(`(?<![\\w.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, 'g'),
+      gate: (f) => f.dotDigits >= 3,
+      replace: (_m, _g, offset, input) => {
+        if (offset > 0 && VERSION_CONTEXT.test(input.slice(Math.max(0, offset - 12), offset))) return null;
+        return '<IP>';
+      },
+    },
+  ];
+}
+
+export const BUILTIN_DETECTORS: readonly string[] = [
+  'private_key',
+  'url_password',
+  'jwt',
+  'github_token',
+  'slack_token',
+  'stripe_key',
+  'aws_key',
+  'secret',
+  'email',
+  'iban',
+  'credit_card',
+  'ssn',
+  'phone',
+  'ipv6',
+  'ipv4',
+];
+
+/** Attribute keys whose string values are always secrets (matched on the last key segment, case-insensitive). */
+const SENSITIVE_KEY =
+  /(?:^|[._-])(?:pass(?:word|wd|phrase)?|pwd|secret|token|(?:api|access|private|secret)[_-]?key|apikey|authorization|proxy-authorization|(?:set-)?cookie|credentials?|session[_-]?(?:id|token)|x-api-key)$/i;
+
+export function isSensitiveKey(key: string): boolean {
+  return SENSITIVE_KEY.test(key);
+}
+
+function runDetector(d: Detector, text: string, counts: RedactionCounts): string {
+  d.re.lastIndex = 0;
+  let n = 0;
+  const out = text.replace(d.re, (...args: unknown[]) => {
+    // args: match, ...groups, offset, input[, namedGroups]
+    let end = args.length;
+    if (typeof args[end - 1] === 'object' && args[end - 1] !== null) end--;
+    const input = args[end - 1] as string;
+    const offset = args[end - 2] as number;
+    const match = args[0] as string;
+    const groups = args.slice(1, end - 2) as string[];
+    const r = d.replace ? d.replace(match, groups, offset, input) : d.placeholder;
+    if (r === null) return match;
+    n++;
+    return r;
+  });
+  if (n > 0) counts[d.name] = (counts[d.name] ?? 0) + n;
+  return out;
+}
+
+export function createRedactor(config: RedactorConfig = {}): Redactor {
+  const disabled = new Set(config.disabled ?? []);
+  for (const name of disabled) {
+    if (!BUILTIN_DETECTORS.includes(name) && name !== 'secret_attr') {
+      throw new Error(
+        `redactor config: unknown detector '${name}' in disabled (known: ${BUILTIN_DETECTORS.join(', ')}, secret_attr)`,
+      );
+    }
+  }
+  const detectors = builtinDetectors().filter((d) => !disabled.has(d.name));
+  for (const c of config.custom ?? []) {
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(c.name)) {
+      throw new Error(`redactor config: custom detector name '${c.name}' must match ^[a-z][a-z0-9_]{0,63}$`);
+    }
+    let re: RegExp;
+    try {
+      re = new RegExp(c.pattern, (c.flags ?? '').replace(/[gy]/g, '') + 'g');
+    } catch (e) {
+      throw new Error(
+        `redactor config: custom detector '${c.name}' has an invalid pattern: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
+    if (new RegExp(re.source, re.flags.replace('g', '')).test('')) {
+      throw new Error(`redactor config: custom detector '${c.name}' matches the empty string`);
+    }
+    detectors.push({ name: c.name, placeholder: `<${c.name.toUpperCase()}>`, re, gate: () => true });
+  }
+  const keyRedaction = !disabled.has('secret_attr');
+  const features = newFeatures();
+
+  function redact(text: string): RedactionResult {
+    const counts: RedactionCounts = {};
+    if (text.length === 0) return { text, counts };
+    scanFeatures(text, features);
+    const kw = KEYWORD_HINT.test(text);
+    // Each gate is a few integer compares / native substring checks: a line with no candidate runs no regex.
+    let out = text;
+    for (const d of detectors) {
+      if (!d.gate(features, out, kw)) continue;
+      const next = runDetector(d, out, counts);
+      if (next !== out) {
+        out = next;
+        // Placeholders removed characters: refresh the features so later gates stay truthful (never widen).
+        scanFeatures(out, features);
+      }
+    }
+    return { text: out, counts };
+  }
+
+  function redactAttrs(attrs: Attrs): { attrs: Attrs; counts: RedactionCounts } {
+    const counts: RedactionCounts = {};
+    const out: Attrs = {};
+    for (const key of Object.keys(attrs)) {
+      const v = attrs[key] as AttrValue;
+      if (typeof v !== 'string') {
+        out[key] = v;
+        continue;
+      }
+      if (keyRedaction && v.length > 0 && isSensitiveKey(key) && !isPlaceholder(v)) {
+        out[key] = '<SECRET>';
+        counts['secret_attr'] = (counts['secret_attr'] ?? 0) + 1;
+        continue;
+      }
+      const r = redact(v);
+      out[key] = r.text;
+      for (const k of Object.keys(r.counts)) counts[k] = (counts[k] ?? 0) + (r.counts[k] ?? 0);
+    }
+    return { attrs: out, counts };
+  }
+
+  return { names: [...new Set(detectors.map((d) => d.name))], redact, redactAttrs };
+}
+
+/** Adds `b` into `a` (mutates and returns `a`). */
+export function mergeCounts(a: RedactionCounts, b: RedactionCounts): RedactionCounts {
+  for (const k of Object.keys(b)) a[k] = (a[k] ?? 0) + (b[k] ?? 0);
+  return a;
+}
