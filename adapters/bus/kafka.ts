@@ -1,0 +1,617 @@
+/**
+ * KafkaBus: the Bus port on Apache Kafka via kafkajs.
+ *
+ * Producing: one idempotent producer (acks=all, maxInFlightRequests=1 as kafkajs requires for idempotence).
+ * publish() calls made within `lingerMs` of each other are coalesced into one `sendBatch` (grouped per topic, order
+ * kept); each publish() resolves only when its own records are acknowledged and rejects if the send carrying them
+ * fails. Broker outages reject with UnavailableError(…, 'kafka').
+ *
+ * Consuming: one kafkajs consumer per subscription (groupId = options.group), eachBatch without auto-resolve or
+ * auto-commit. A fetched partition batch is handed to the handler in chunks of at most `maxBatch`; after a chunk's
+ * handler resolves its offsets are resolved and committed; when it rejects, nothing is committed, the consumer seeks
+ * back to the chunk's first offset and backs off (exponential, capped at 1 s, heart-beating meanwhile), so the same
+ * records are delivered again.
+ *
+ * `fromBeginning: false` means "records published after subscribe() was called": the end offsets of partitions the
+ * group has no committed offset for are captured before the consumer joins, and the consumer starts there (kafkajs'
+ * own "latest" is resolved at first fetch, which can be after records the caller already published).
+ */
+import {
+  Kafka,
+  Partitioners,
+  logLevel as KafkaLogLevel,
+  type Admin,
+  type Consumer,
+  type KafkaConfig,
+  type LogEntry,
+  type Message,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import {
+  UnavailableError,
+  type BatchHandler,
+  type Bus,
+  type BusRecord,
+  type ConsumedRecord,
+  type Logger,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicSpec,
+} from '../../core/ports.js';
+
+export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+
+export interface KafkaBusOptions {
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  readonly ssl?: boolean | ConnectionOptions;
+  readonly sasl?:
+    | { readonly mechanism: 'plain'; readonly username: string; readonly password: string }
+    | {
+        readonly mechanism: 'scram-sha-256' | 'scram-sha-512';
+        readonly username: string;
+        readonly password: string;
+      };
+  /** How long publish() waits for more records before sending. Default 5 ms. */
+  readonly lingerMs?: number;
+  /** Upper bound on one sendBatch (approximate: keys + values + headers). Default 1 MiB. */
+  readonly maxBatchBytes?: number;
+  /** kafkajs log level. Default 'warn'. */
+  readonly logLevel?: KafkaLogLevelName;
+  /** Where kafkajs logs go. Default: one JSON object per line on stderr. */
+  readonly logger?: Logger;
+  /** Connection/request timeouts in ms. Defaults 3 000 / 30 000. */
+  readonly connectionTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  /** kafkajs retries for a failing request before it gives up (then publish rejects). Default 5. */
+  readonly retries?: number;
+  /** Replication factor for ensureTopics. Default: the broker's default. */
+  readonly replicationFactor?: number;
+  /** Default upper bound on records per handler call. Default 500. */
+  readonly defaultMaxBatch?: number;
+  /** How long subscribe() waits for the consumer to join its group. Default 60 s. */
+  readonly joinTimeoutMs?: number;
+  /** Told about every handler rejection (the chunk is redelivered). */
+  readonly onHandlerError?: (
+    error: unknown,
+    info: { group: string; topic: string; partition: number },
+  ) => void;
+}
+
+// ---- error mapping ------------------------------------------------------------------------------------------------
+
+const UNAVAILABLE_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSTimeout',
+  'KafkaJSLockTimeout',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSGroupCoordinatorNotFound',
+]);
+const UNAVAILABLE_TYPES = new Set([
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'REQUEST_TIMED_OUT',
+  'NOT_ENOUGH_REPLICAS',
+  'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+  'NETWORK_EXCEPTION',
+  'BROKER_NOT_AVAILABLE',
+  'GROUP_LOAD_IN_PROGRESS',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
+
+interface KafkaJsErrorLike {
+  name?: string;
+  type?: string;
+  code?: string;
+  message?: string;
+  cause?: unknown;
+  originalError?: unknown;
+}
+
+function chain(e: unknown): KafkaJsErrorLike[] {
+  const out: KafkaJsErrorLike[] = [];
+  for (let cur: unknown = e; cur && typeof cur === 'object' && out.length < 8;) {
+    const x = cur as KafkaJsErrorLike;
+    out.push(x);
+    cur = x.cause ?? x.originalError;
+  }
+  return out;
+}
+
+/** Maps kafkajs failures: outages -> UnavailableError, unknown topics -> a clear Error, anything else unchanged. */
+export function mapKafkaError(e: unknown, what: string): unknown {
+  if (e instanceof UnavailableError) return e;
+  const links = chain(e);
+  if (links.some((x) => x.type === 'UNKNOWN_TOPIC_OR_PARTITION')) {
+    return new Error(`${what}: unknown topic (create it with ensureTopics first)`, { cause: e });
+  }
+  const unavailable = links.some(
+    (x) =>
+      (x.name !== undefined && UNAVAILABLE_NAMES.has(x.name)) ||
+      (x.type !== undefined && UNAVAILABLE_TYPES.has(x.type)) ||
+      (x.code !== undefined &&
+        /^E(CONNREFUSED|CONNRESET|TIMEDOUT|HOSTUNREACH|NETUNREACH|PIPE|AI_AGAIN|NOTFOUND)$/.test(x.code)),
+  );
+  if (unavailable) {
+    const msg =
+      links
+        .map((x) => x.message)
+        .filter(Boolean)
+        .at(-1) ?? String(e);
+    return new UnavailableError(`kafka unavailable during ${what}: ${msg}`, 'kafka', { cause: e });
+  }
+  return e;
+}
+
+// ---- app-side batching --------------------------------------------------------------------------------------------
+
+export interface TopicBatch<M> {
+  readonly topic: string;
+  readonly messages: M[];
+}
+
+interface Pending<M> {
+  readonly topic: string;
+  readonly messages: readonly M[];
+  readonly bytes: number;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/**
+ * Coalesces add() calls made within `lingerMs` into one send (at most `maxBatchBytes`, but never splitting one add()),
+ * one send at a time, in order. Each add() settles with the send that carried its messages.
+ */
+export class PublishBatcher<M> {
+  private queue: Pending<M>[] = [];
+  private queuedBytes = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private sending: Promise<void> | null = null;
+
+  constructor(
+    private readonly send: (batches: TopicBatch<M>[]) => Promise<void>,
+    private readonly lingerMs: number,
+    private readonly maxBatchBytes: number,
+  ) {
+    if (!(lingerMs >= 0)) throw new Error('lingerMs must be >= 0');
+    if (!(maxBatchBytes > 0)) throw new Error('maxBatchBytes must be > 0');
+  }
+
+  add(topic: string, messages: readonly M[], bytes: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, messages, bytes, resolve, reject });
+      this.queuedBytes += bytes;
+      if (this.queuedBytes >= this.maxBatchBytes) this.kick();
+      else this.timer ??= setTimeout(() => this.kick(), this.lingerMs);
+    });
+  }
+
+  /** Sends everything queued now; resolves when nothing is queued or in flight. */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.sending) {
+      this.kick();
+      await this.sending?.catch(() => undefined);
+    }
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.sending || this.queue.length === 0) return;
+    this.sending = this.drain().finally(() => {
+      this.sending = null;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const take: Pending<M>[] = [];
+      let bytes = 0;
+      while (
+        this.queue.length > 0 &&
+        (take.length === 0 || bytes + this.queue[0]!.bytes <= this.maxBatchBytes)
+      ) {
+        const p = this.queue.shift()!;
+        bytes += p.bytes;
+        take.push(p);
+      }
+      this.queuedBytes -= bytes;
+      const byTopic = new Map<string, M[]>();
+      for (const p of take) {
+        let list = byTopic.get(p.topic);
+        if (!list) byTopic.set(p.topic, (list = []));
+        list.push(...p.messages);
+      }
+      try {
+        await this.send([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+        for (const p of take) p.resolve();
+      } catch (e) {
+        for (const p of take) p.reject(e);
+      }
+    }
+  }
+}
+
+// ---- the bus ------------------------------------------------------------------------------------------------------
+
+const LEVELS: Record<KafkaLogLevelName, KafkaLogLevel> = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+};
+
+function logCreatorFor(logger: Logger | undefined): KafkaConfig['logCreator'] {
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      const {
+        message,
+        timestamp: _ts,
+        logger: _l,
+        stack,
+        ...fields
+      } = log as LogEntry['log'] & { logger?: unknown; stack?: unknown };
+      if (level === KafkaLogLevel.DEBUG && stack !== undefined)
+        (fields as Record<string, unknown>).stack = stack;
+      const msg = `kafkajs ${namespace}: ${message}`;
+      if (logger) {
+        const f = fields as Record<string, unknown>;
+        if (level === KafkaLogLevel.ERROR) logger.error(msg, f);
+        else if (level === KafkaLogLevel.WARN) logger.warn(msg, f);
+        else if (level === KafkaLogLevel.INFO) logger.info(msg, f);
+        else logger.debug(msg, f);
+        return;
+      }
+      const label =
+        level === KafkaLogLevel.ERROR
+          ? 'error'
+          : level === KafkaLogLevel.WARN
+            ? 'warn'
+            : level === KafkaLogLevel.INFO
+              ? 'info'
+              : 'debug';
+      process.stderr.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level: label, msg, ...fields })}\n`,
+      );
+    };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function recordBytes(r: BusRecord): number {
+  let n = r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key)) + 16;
+  for (const [k, v] of Object.entries(r.headers)) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
+  return n;
+}
+
+function headerString(v: Buffer | string | (Buffer | string)[] | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (Array.isArray(v)) return headerString(v[v.length - 1]);
+  return typeof v === 'string' ? v : v.toString('utf8');
+}
+
+export class KafkaBus implements Bus {
+  readonly kind = 'kafka';
+  private readonly kafka: Kafka;
+  private readonly options: KafkaBusOptions;
+  private readonly batcher: PublishBatcher<Message>;
+  private producer: Producer | null = null;
+  private producerReady: Promise<Producer> | null = null;
+  private admin: Admin | null = null;
+  private adminReady: Promise<Admin> | null = null;
+  private readonly subscriptions = new Set<Subscription>();
+  private closed = false;
+
+  constructor(options: KafkaBusOptions) {
+    if (options.brokers.length === 0) throw new Error('KafkaBus: at least one broker is required');
+    this.options = options;
+    let sasl: SASLOptions | undefined;
+    if (options.sasl) sasl = { ...options.sasl } as SASLOptions;
+    this.kafka = new Kafka({
+      clientId: options.clientId ?? 'slo-scout',
+      brokers: [...options.brokers],
+      ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
+      ...(sasl ? { sasl } : {}),
+      connectionTimeout: options.connectionTimeoutMs ?? 3_000,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      retry: { retries: options.retries ?? 5, initialRetryTime: 100, maxRetryTime: 5_000 },
+      logLevel: LEVELS[options.logLevel ?? 'warn'],
+      logCreator: logCreatorFor(options.logger),
+    });
+    this.batcher = new PublishBatcher<Message>(
+      async (batches) => {
+        const producer = await this.connectedProducer();
+        try {
+          await producer.sendBatch({ topicMessages: batches, acks: -1 });
+        } catch (e) {
+          throw mapKafkaError(e, `publish to ${batches.map((b) => b.topic).join(', ')}`);
+        }
+      },
+      options.lingerMs ?? 5,
+      options.maxBatchBytes ?? 1_048_576,
+    );
+  }
+
+  async publish(topic: string, records: readonly BusRecord[]): Promise<void> {
+    if (this.closed) throw new Error('KafkaBus is closed');
+    if (typeof topic !== 'string' || topic.length === 0)
+      throw new Error('publish: topic must be a non-empty string');
+    if (records.length === 0) return;
+    let bytes = 0;
+    const messages: Message[] = records.map((r, i) => {
+      if (!(r.value instanceof Uint8Array))
+        throw new TypeError(`publish ${topic}: record ${i} value must be a Uint8Array`);
+      if (r.key !== null && typeof r.key !== 'string')
+        throw new TypeError(`publish ${topic}: record ${i} key must be a string or null`);
+      bytes += recordBytes(r);
+      return {
+        key: r.key,
+        value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
+        headers: { ...r.headers },
+      };
+    });
+    await this.batcher.add(topic, messages, bytes);
+  }
+
+  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
+    if (this.closed) throw new Error('KafkaBus is closed');
+    if (topics.length === 0) return;
+    const admin = await this.connectedAdmin();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t.name));
+      if (missing.length === 0) return;
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: this.options.replicationFactor ?? -1,
+          configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
+        })),
+      });
+    } catch (e) {
+      const mapped = mapKafkaError(e, 'ensureTopics');
+      // A concurrent creator may have won: createTopics reports TOPIC_ALREADY_EXISTS in that case.
+      if (chain(e).some((x) => x.type === 'TOPIC_ALREADY_EXISTS')) return;
+      throw mapped;
+    }
+  }
+
+  async subscribe(options: SubscribeOptions, handler: BatchHandler): Promise<Subscription> {
+    if (this.closed) throw new Error('KafkaBus is closed');
+    if (!options.group) throw new Error('subscribe: group must be a non-empty string');
+    if (options.topics.length === 0) throw new Error('subscribe: at least one topic is required');
+    const maxBatch = options.maxBatch ?? this.options.defaultMaxBatch ?? 500;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1)
+      throw new Error(`subscribe: maxBatch must be a positive integer, got ${maxBatch}`);
+    const topics = [...new Set(options.topics)];
+    const group = options.group;
+
+    // Where to start partitions the group has no offset for, when the caller asked for "latest".
+    const startAt = new Map<string, bigint>();
+    if (options.fromBeginning === false) {
+      const admin = await this.connectedAdmin();
+      try {
+        const committed = await admin.fetchOffsets({ groupId: group, topics });
+        for (const { topic, partitions } of committed) {
+          const missing = partitions.filter((p) => BigInt(p.offset) < 0n);
+          if (missing.length === 0) continue;
+          const ends = await admin.fetchTopicOffsets(topic);
+          for (const p of missing) {
+            const high = ends.find((x) => x.partition === p.partition)?.high;
+            if (high !== undefined) startAt.set(`${topic}\u0000${p.partition}`, BigInt(high));
+          }
+        }
+      } catch (e) {
+        throw mapKafkaError(e, `subscribe ${group}`);
+      }
+    }
+
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: group,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 250,
+      retry: { retries: this.options.retries ?? 5, initialRetryTime: 100, maxRetryTime: 5_000 },
+    });
+    const failures = new Map<string, number>();
+    let running = true;
+
+    const joined = new Promise<void>((resolve, reject) => {
+      const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+        off();
+        resolve();
+      });
+      // kafkajs restarts the consumer itself after retriable crashes (e.g. a coordinator still loading on a
+      // freshly started broker): keep waiting for the join then; give up only on a crash it will not restart from.
+      const offCrash = consumer.on(consumer.events.CRASH, (ev) => {
+        if (ev.payload.restart) return;
+        offCrash();
+        reject(mapKafkaError(ev.payload.error, `subscribe ${group}`));
+      });
+    });
+    joined.catch(() => undefined); // observed below; a crash after the join must not become an unhandled rejection
+
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          const { topic, partition } = batch;
+          const tp = `${topic}\u0000${partition}`;
+          let messages = batch.messages;
+          const start = startAt.get(tp);
+          if (start !== undefined) {
+            const last = messages.at(-1);
+            if (last && BigInt(last.offset) < start) {
+              // Everything here predates subscribe(): jump straight to the captured end.
+              startAt.delete(tp);
+              consumer.seek({ topic, partition, offset: String(start) });
+              await consumer.commitOffsets([{ topic, partition, offset: String(start) }]);
+              return;
+            }
+            startAt.delete(tp);
+            const skipped = messages.filter((m) => BigInt(m.offset) < start);
+            if (skipped.length > 0) resolveOffset(skipped.at(-1)!.offset);
+            messages = messages.filter((m) => BigInt(m.offset) >= start);
+          }
+          for (let i = 0; i < messages.length; i += maxBatch) {
+            if (!running || !isRunning() || isStale()) return;
+            const chunk = messages.slice(i, i + maxBatch);
+            const records: ConsumedRecord[] = chunk.map((m) => {
+              const headers: Record<string, string> = {};
+              for (const [k, v] of Object.entries(m.headers ?? {})) {
+                const s = headerString(v);
+                if (s !== undefined) headers[k] = s;
+              }
+              return {
+                topic,
+                partition,
+                offset: m.offset,
+                timestamp: Number(m.timestamp),
+                key: m.key === null ? null : m.key.toString('utf8'),
+                value: m.value === null ? new Uint8Array(0) : new Uint8Array(m.value),
+                headers,
+              };
+            });
+            try {
+              await handler(records);
+            } catch (e) {
+              const n = (failures.get(tp) ?? 0) + 1;
+              failures.set(tp, n);
+              try {
+                this.options.onHandlerError?.(e, { group, topic, partition });
+              } catch {
+                // an observer must not break delivery
+              }
+              consumer.seek({ topic, partition, offset: chunk[0]!.offset });
+              const until = Date.now() + Math.min(1_000, 10 * 2 ** (n - 1));
+              while (Date.now() < until && running && isRunning()) {
+                await sleep(Math.min(250, until - Date.now()));
+                await heartbeat().catch(() => undefined);
+              }
+              return;
+            }
+            failures.delete(tp);
+            const last = chunk.at(-1)!.offset;
+            resolveOffset(last);
+            await consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }]);
+            await heartbeat();
+          }
+        },
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const joinTimeout = this.options.joinTimeoutMs ?? 60_000;
+      await Promise.race([
+        joined,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new UnavailableError(
+                  `consumer group ${group} did not join within ${joinTimeout} ms`,
+                  'kafka',
+                ),
+              ),
+            joinTimeout,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+    } catch (e) {
+      running = false;
+      await consumer.disconnect().catch(() => undefined);
+      throw mapKafkaError(e, `subscribe ${group} to ${topics.join(', ')}`);
+    }
+
+    let closing: Promise<void> | null = null;
+    const sub: Subscription = {
+      close: () => {
+        closing ??= (async () => {
+          running = false;
+          this.subscriptions.delete(sub);
+          // disconnect() stops the runner after the in-flight batch settles (and its commit is done).
+          await consumer.disconnect();
+        })();
+        return closing;
+      },
+    };
+    this.subscriptions.add(sub);
+    return sub;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.batcher.flush();
+    await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
+    await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
+  }
+
+  // ---- internals ------------------------------------------------------------------------------------------------
+
+  private connectedProducer(): Promise<Producer> {
+    this.producerReady ??= (async () => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: this.options.retries ?? 5, initialRetryTime: 100, maxRetryTime: 5_000 },
+      });
+      try {
+        await producer.connect();
+      } catch (e) {
+        await producer.disconnect().catch(() => undefined);
+        throw mapKafkaError(e, 'connect producer');
+      }
+      this.producer = producer;
+      return producer;
+    })().catch((e: unknown) => {
+      this.producerReady = null;
+      throw e;
+    });
+    return this.producerReady;
+  }
+
+  private connectedAdmin(): Promise<Admin> {
+    this.adminReady ??= (async () => {
+      const admin = this.kafka.admin({
+        retry: { retries: this.options.retries ?? 5, initialRetryTime: 100, maxRetryTime: 5_000 },
+      });
+      try {
+        await admin.connect();
+      } catch (e) {
+        await admin.disconnect().catch(() => undefined);
+        throw mapKafkaError(e, 'connect admin');
+      }
+      this.admin = admin;
+      return admin;
+    })().catch((e: unknown) => {
+      this.adminReady = null;
+      throw e;
+    });
+    return this.adminReady;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Embedded PostgreSQL (PGlite, WASM) implementing the Database port, with pgvector loaded.
+ * Single connection: queries and transactions are serialised by PGlite itself, so migrations need no advisory lock.
+ * Inside `transaction(fn)` use only the `tx` handed to `fn`: a `db.query` issued from within the callback waits for
+ * the transaction to finish and so never completes.
+ */
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import type {
+  Database,
+  DatabaseFeatures,
+  MigrationReport,
+  SqlExecutor,
+  SqlResult,
+} from '../../core/ports.js';
+import { probeExtension, runMigrations, type MigrationTarget } from './migrations.js';
+
+export interface PgliteDatabaseOptions {
+  /** Directory to persist the database in; undefined keeps it in memory. */
+  readonly dataDir?: string;
+}
+
+interface PgliteQueryable {
+  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[]; affectedRows?: number }>;
+  exec(sql: string): Promise<unknown>;
+}
+
+function toResult<R>(r: { rows: R[]; affectedRows?: number }): SqlResult<R> {
+  return { rows: r.rows, rowCount: Math.max(r.affectedRows ?? 0, r.rows.length) };
+}
+
+function executor(q: PgliteQueryable): SqlExecutor {
+  return {
+    async query<R = Record<string, unknown>>(
+      sql: string,
+      params?: readonly unknown[],
+    ): Promise<SqlResult<R>> {
+      return toResult(await q.query<R>(sql, params ? [...params] : []));
+    },
+  };
+}
+
+export class PgliteDatabase implements Database {
+  readonly kind = 'pglite' as const;
+  private featuresCache: Promise<DatabaseFeatures> | undefined;
+  private closed = false;
+
+  private readonly pg: PGlite;
+
+  /** Starts the database in the background; the first query waits for it. */
+  constructor(options: PgliteDatabaseOptions = {}) {
+    this.pg = new PGlite({
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      extensions: { vector },
+    });
+  }
+
+  /** Construct and wait until the database is ready (surfaces start-up errors here). */
+  static async open(options: PgliteDatabaseOptions = {}): Promise<PgliteDatabase> {
+    const db = new PgliteDatabase(options);
+    await db.pg.waitReady;
+    return db;
+  }
+
+  async query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<SqlResult<R>> {
+    this.assertOpen();
+    return executor(this.pg).query<R>(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.pg.transaction((tx: Transaction) => fn(executor(tx)));
+  }
+
+  features(): Promise<DatabaseFeatures> {
+    this.assertOpen();
+    this.featuresCache ??= (async () => {
+      const target = this.target(this.pg);
+      return {
+        timescale: await probeExtension(target, 'timescaledb'),
+        vector: await probeExtension(target, 'vector'),
+      };
+    })();
+    return this.featuresCache;
+  }
+
+  async migrate(): Promise<MigrationReport> {
+    const features = await this.features();
+    return runMigrations(this.target(this.pg), features);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pg.close();
+  }
+
+  private target(q: PgliteQueryable, inTx = false): MigrationTarget {
+    const self: MigrationTarget = {
+      script: async (sql) => {
+        await q.exec(sql);
+      },
+      query: executor(q).query,
+      // PGlite has one connection: a nested transaction would wait for itself, so run inline instead.
+      inTransaction: (fn) =>
+        inTx ? fn(self) : this.pg.transaction((tx: Transaction) => fn(this.target(tx, true))),
+    };
+    return self;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('PgliteDatabase is closed');
+  }
+}

@@ -1,0 +1,35 @@
+/** Integration tier: the Embedder contract against the real all-MiniLM-L6-v2 model in SLO_SCOUT_MODEL_DIR. */
+import { describe, expect, it } from 'vitest';
+import { createEmbedder } from '../../adapters/embedder/index.js';
+import { embedderContract } from './embedder.contract.js';
+
+const modelDir = process.env.SLO_SCOUT_MODEL_DIR;
+
+describe('embedding model', () => {
+  it('SLO_SCOUT_MODEL_DIR is set', () => {
+    expect(
+      modelDir,
+      'set SLO_SCOUT_MODEL_DIR (scripts/fetch-model.sh, scripts/services/env.sh)',
+    ).toBeTruthy();
+  });
+
+  it('createEmbedder picks the real model from SLO_SCOUT_MODEL_DIR', async () => {
+    const choice = await createEmbedder({ modelDir: modelDir ?? '/nonexistent' });
+    expect(choice.notice).toBeUndefined();
+    expect(choice.embedder.kind).toBe('transformers');
+    expect(choice.embedder.model).toBe('Xenova/all-MiniLM-L6-v2');
+    expect(choice.embedder.dim).toBe(384);
+  });
+});
+
+if (modelDir) {
+  embedderContract(
+    'transformers all-MiniLM-L6-v2',
+    async () => {
+      const { embedder } = await createEmbedder({ modelDir });
+      if (embedder.kind !== 'transformers') throw new Error(`expected the real model in ${modelDir}`);
+      return embedder;
+    },
+    { dim: 384 },
+  );
+}

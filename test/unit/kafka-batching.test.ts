@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { UnavailableError } from '../../core/ports.js';
+import { mapKafkaError, PublishBatcher, type TopicBatch } from '../../adapters/bus/kafka.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('PublishBatcher', () => {
+  it('coalesces adds within the linger window into one send, grouped per topic in order', async () => {
+    const sends: TopicBatch<string>[][] = [];
+    const b = new PublishBatcher<string>(async (x) => void sends.push(x), 20, 1_000_000);
+    await Promise.all([b.add('a', ['a1', 'a2'], 10), b.add('b', ['b1'], 10), b.add('a', ['a3'], 10)]);
+    expect(sends).toEqual([
+      [
+        { topic: 'a', messages: ['a1', 'a2', 'a3'] },
+        { topic: 'b', messages: ['b1'] },
+      ],
+    ]);
+  });
+
+  it('does not resolve a publish before its send is acknowledged', async () => {
+    let ack!: () => void;
+    const b = new PublishBatcher<string>(() => new Promise<void>((r) => (ack = r)), 1, 1_000_000);
+    let done = false;
+    const p = b.add('t', ['x'], 1).then(() => (done = true));
+    await sleep(20);
+    expect(done).toBe(false);
+    ack();
+    await p;
+    expect(done).toBe(true);
+  });
+
+  it('rejects exactly the publishes carried by a failed send', async () => {
+    let call = 0;
+    const b = new PublishBatcher<string>(
+      async () => {
+        if (++call === 1) throw new Error('boom');
+      },
+      5,
+      1_000_000,
+    );
+    const first = [b.add('t', ['1'], 1), b.add('t', ['2'], 1)].map((p) =>
+      p.then(
+        () => 'ok',
+        (e: Error) => e.message,
+      ),
+    );
+    expect(await Promise.all(first)).toEqual(['boom', 'boom']);
+    await expect(b.add('t', ['3'], 1)).resolves.toBeUndefined();
+  });
+
+  it('sends at most maxBatchBytes per send without splitting one add, one send at a time', async () => {
+    const sends: string[][] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const b = new PublishBatcher<string>(
+      async (x) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await sleep(5);
+        sends.push(x.flatMap((t) => t.messages));
+        inFlight--;
+      },
+      50,
+      100,
+    );
+    await Promise.all([
+      b.add('t', ['a'], 60),
+      b.add('t', ['b'], 30),
+      b.add('t', ['c'], 30),
+      b.add('t', ['big'], 500),
+    ]);
+    expect(maxInFlight).toBe(1);
+    expect(sends.flat()).toEqual(['a', 'b', 'c', 'big']);
+    for (const s of sends) expect(s.length).toBeGreaterThan(0);
+    expect(sends).toContainEqual(['big']);
+    expect(sends.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('sends immediately once the byte threshold is reached, without waiting for linger', async () => {
+    const sends: number[] = [];
+    const b = new PublishBatcher<string>(async () => void sends.push(Date.now()), 10_000, 10);
+    const t0 = Date.now();
+    await b.add('t', ['x'], 20);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('flush() drains the queue', async () => {
+    const sent: string[] = [];
+    const b = new PublishBatcher<string>(
+      async (x) => void sent.push(...x.flatMap((t) => t.messages)),
+      10_000,
+      1_000_000,
+    );
+    const p = b.add('t', ['x'], 1);
+    expect(b.pending).toBe(1);
+    await b.flush();
+    await p;
+    expect(sent).toEqual(['x']);
+  });
+});
+
+describe('mapKafkaError', () => {
+  it('maps connection and retry exhaustion to UnavailableError', () => {
+    const conn = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:9'), {
+      name: 'KafkaJSConnectionError',
+    });
+    const m = mapKafkaError(conn, 'publish');
+    expect(m).toBeInstanceOf(UnavailableError);
+    expect((m as UnavailableError).service).toBe('kafka');
+    const retries = Object.assign(new Error('x'), { name: 'KafkaJSNumberOfRetriesExceeded', cause: conn });
+    expect(mapKafkaError(retries, 'publish')).toBeInstanceOf(UnavailableError);
+  });
+
+  it('maps unknown topics to a clear error and leaves other errors alone', () => {
+    const unknown = Object.assign(new Error('This server does not host this topic-partition'), {
+      name: 'KafkaJSProtocolError',
+      type: 'UNKNOWN_TOPIC_OR_PARTITION',
+    });
+    const wrapped = Object.assign(new Error('retries'), {
+      name: 'KafkaJSNumberOfRetriesExceeded',
+      cause: unknown,
+    });
+    expect(String(mapKafkaError(wrapped, 'publish to t'))).toMatch(/unknown topic/);
+    const other = new TypeError('bug');
+    expect(mapKafkaError(other, 'x')).toBe(other);
+  });
+});
