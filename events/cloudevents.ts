@@ -128,9 +128,23 @@ export function fromHttp(headers: HttpHeaders, body: Uint8Array): Result<CloudEv
   return err('not a CloudEvent: expected ce-* headers (binary mode) or application/cloudevents+json (structured)');
 }
 
+/**
+ * HTTP binding 3.1.3.2: space, '"', '%' and anything outside printable ASCII must be percent-encoded (as UTF-8) in
+ * header values; `fromHttp` decodes them again.
+ */
+function encodeHeaderValue(v: string): string {
+  let out = '';
+  for (const ch of v) {
+    const c = ch.codePointAt(0)!;
+    if (c > 0x20 && c < 0x7f && ch !== '"' && ch !== '%') out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
 export function toHttpBinary(ev: CloudEvent): { headers: Record<string, string>; body: Uint8Array } {
   const headers: Record<string, string> = {};
-  for (const [k, v] of attrsOf(ev)) headers[`ce-${k}`] = v;
+  for (const [k, v] of attrsOf(ev)) headers[`ce-${k}`] = encodeHeaderValue(v);
   if (ev.datacontenttype) headers['content-type'] = ev.datacontenttype;
   return { headers, body: ev.data };
 }

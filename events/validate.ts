@@ -1,8 +1,15 @@
 /** Edge validation: every payload is checked against its topic's contract before any stage sees it. */
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { TSchema, Static } from '@sinclair/typebox';
+import { FormatRegistry, type TSchema, type Static } from '@sinclair/typebox';
 import { err, ok, type Result } from '../core/result.js';
 import type { TopicDef } from './registry.js';
+
+// TypeBox rejects values whose `format` is not registered, so the formats our schemas use are registered here.
+// RFC 3339 date-time: full date, 'T', time with optional fraction, and 'Z' or a numeric offset.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (v) => RFC3339.test(v) && !Number.isNaN(Date.parse(v)));
+}
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 

@@ -46,7 +46,7 @@ export function normaliseObjectCreated(n: ObjectCreatedNotification): ObjectCrea
       dialect: minio ? 'minio' : 'aws',
       bucket: r.s3.bucket.name,
       // Both dialects URL-encode keys in notifications (spaces as '+').
-      key: decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')),
+      key: decodeKey(r.s3.object.key),
       size: r.s3.object.size ?? null,
       etag: r.s3.object.eTag ?? null,
       eventTime: r.eventTime,
@@ -55,20 +55,39 @@ export function normaliseObjectCreated(n: ObjectCreatedNotification): ObjectCrea
   return out;
 }
 
+/** A malformed escape (a literal '%') must not throw out of processEvent: keep the key as sent. */
+function decodeKey(raw: string): string {
+  const spaced = raw.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
 function emitId(parent: string, stage: string, i: number): string {
   const h = createHash('sha256').update(`${parent}\u0000${stage}\u0000${i}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
-async function publishEmits(stage: EventStage, ctx: StageContext, parent: CloudEvent, outcome: Outcome): Promise<void> {
+async function publishEmits(
+  stage: EventStage,
+  ctx: StageContext,
+  parent: CloudEvent,
+  outcome: Outcome,
+  input = 0,
+): Promise<void> {
   if (outcome.status !== 'done' || !outcome.emit?.length) return;
   const byTopic = new Map<string, ReturnType<typeof toBusRecord>[]>();
+  // One delivery can fan out into several inputs (object notifications with several records): the input index keeps
+  // their emit ids distinct, while the first input keeps the plain, stable id.
+  const scope = input === 0 ? stage.name : `${stage.name}#${input}`;
   outcome.emit.forEach((e, i) => {
     const def = TOPICS[e.topic];
     const ev = newEvent(def, {
       source: CE_SOURCE.stage(stage.name),
       data: e.data,
-      id: emitId(parent.id, stage.name, i),
+      id: emitId(parent.id, scope, i),
       ...(e.subject !== undefined ? { subject: e.subject } : {}),
       ...(e.extensions ? { extensions: e.extensions } : {}),
     });
@@ -163,7 +182,7 @@ export async function processEvent(stage: EventStage, ctx: StageContext, d: Deli
     inputs.push({ ...base, data: decoded.value });
   }
 
-  for (const input of inputs) {
+  for (const [index, input] of inputs.entries()) {
     let outcome: Outcome;
     try {
       outcome = await stage.handle(input, ctx);
@@ -175,7 +194,7 @@ export async function processEvent(stage: EventStage, ctx: StageContext, d: Deli
     if (outcome.status === 'retryable') return finish({ result: 'retry', reason: outcome.reason });
     if (outcome.status === 'poison') return toDlq(outcome.reason);
     try {
-      await publishEmits(stage, ctx, d.event, outcome);
+      await publishEmits(stage, ctx, d.event, outcome, index);
     } catch (e) {
       return finish({ result: 'retry', reason: `emit failed: ${(e as Error).message}` });
     }
