@@ -108,6 +108,8 @@ export function isProbe(op: Pick<OperationInfo, 'operation' | 'userAgents'>): bo
   const { route } = splitOperation(op.operation);
   const path = (route.split('?')[0] ?? '').replace(/\/+$/, '').toLowerCase() || '/';
   if (PROBE_PATHS.has(path)) return true;
+  // Requests no route matched (scanners, typos; see UNMATCHED_ROUTE in core/fingerprint/routes.ts) are not journeys.
+  if (route === '{unmatched}') return true;
   // Versioned or prefixed probes such as /api/healthz or /v1/health.
   const last = path.slice(path.lastIndexOf('/'));
   if (['/healthz', '/readyz', '/livez', '/health'].includes(last)) return true;

@@ -288,6 +288,9 @@ export interface HttpRoute {
 }
 
 /** HTTP method + route template for HTTP spans (old and new semantic conventions); null for non-HTTP spans. */
+/** The operation path of requests no server route matched (404 without http.route). */
+export const UNMATCHED_ROUTE = '{unmatched}';
+
 export function httpRoute(span: SpanModel): HttpRoute | null {
   const a = span.attributes;
   const rawMethod = str(a['http.request.method']) ?? str(a['http.method']);
@@ -299,6 +302,11 @@ export function httpRoute(span: SpanModel): HttpRoute | null {
     const trimmed = p.length > 1 && p.endsWith('/') ? p.slice(0, -1) : p;
     return { method, path: trimmed.startsWith('/') ? trimmed : '/' + trimmed, fromRoute: true };
   }
+  // A server that matched no route (no http.route) and answered 404 saw a scanner, a typo or a stale link: fold them
+  // all into one operation so that /wp-login.php and friends neither explode cardinality nor become journeys.
+  const status = a['http.response.status_code'] ?? a['http.status_code'];
+  if (span.kind === SpanKind.SERVER && (status === 404 || status === '404'))
+    return { method, path: UNMATCHED_ROUTE, fromRoute: false };
   const raw =
     str(a['url.path']) ?? str(a['http.target']) ?? str(a['url.full']) ?? str(a['http.url']) ?? undefined;
   if (raw !== undefined) return { method, path: normalisePath(raw), fromRoute: false };
