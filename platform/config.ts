@@ -1,0 +1,119 @@
+/**
+ * Runtime configuration, read from the environment once at the edge (CLI, Knative main, Lambda init) and passed
+ * down as data. Nothing below platform/ reads process.env. `describeConfig()` feeds the README table and --help.
+ */
+export interface Config {
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly tenant: string;
+  /** Directory for embedded state (PGlite data, filesystem object store). */
+  readonly dataDir: string;
+  readonly bus: { readonly kind: 'memory' } | { readonly kind: 'kafka'; readonly brokers: string[]; readonly clientId: string };
+  readonly database: { readonly kind: 'pglite'; readonly dataDir: string | null } | { readonly kind: 'postgres'; readonly url: string };
+  readonly objects:
+    | { readonly kind: 'fs'; readonly root: string; readonly bucket: string }
+    | {
+        readonly kind: 's3';
+        readonly endpoint: string | undefined;
+        readonly region: string;
+        readonly bucket: string;
+        readonly accessKeyId: string | undefined;
+        readonly secretAccessKey: string | undefined;
+      };
+  readonly vectors: { readonly kind: 'pgvector' } | { readonly kind: 'milvus'; readonly address: string; readonly token: string | undefined };
+  readonly model: { readonly dir: string; readonly id: string; readonly allowRemote: boolean };
+  readonly ports: { readonly otlpGrpc: number; readonly otlpHttp: number; readonly logHttp: number; readonly api: number };
+  readonly host: string;
+}
+
+interface Var {
+  readonly name: string;
+  readonly default: string;
+  readonly help: string;
+}
+
+export const CONFIG_VARS: readonly Var[] = [
+  { name: 'SLO_SCOUT_LOG_LEVEL', default: 'info', help: 'debug, info, warn or error (logs are JSON lines on stderr)' },
+  { name: 'SLO_SCOUT_TENANT', default: 'default', help: 'Tenant id stamped on every ingested batch' },
+  { name: 'SLO_SCOUT_DATA_DIR', default: './.slo-scout', help: 'Embedded state: PGlite data and the filesystem object store' },
+  { name: 'SLO_SCOUT_KAFKA_BROKERS', default: '(unset: in-process bus)', help: 'Comma-separated Kafka bootstrap servers; set to use Kafka' },
+  { name: 'SLO_SCOUT_DATABASE_URL', default: '(unset: PGlite in the data dir)', help: 'PostgreSQL connection URL; set to use PostgreSQL/TimescaleDB' },
+  { name: 'SLO_SCOUT_S3_BUCKET', default: '(unset: filesystem store)', help: 'Archive bucket; set to use S3/MinIO' },
+  { name: 'SLO_SCOUT_S3_ENDPOINT', default: '(AWS default)', help: 'S3-compatible endpoint, e.g. http://minio:9000 (path-style)' },
+  { name: 'SLO_SCOUT_S3_REGION', default: 'us-east-1', help: 'S3 region' },
+  { name: 'SLO_SCOUT_S3_ACCESS_KEY_ID', default: '(SDK default chain)', help: 'S3 access key (else the AWS SDK credential chain)' },
+  { name: 'SLO_SCOUT_S3_SECRET_ACCESS_KEY', default: '(SDK default chain)', help: 'S3 secret key' },
+  { name: 'SLO_SCOUT_MILVUS_ADDRESS', default: '(unset: pgvector)', help: 'Milvus gRPC address host:port; set to use Milvus' },
+  { name: 'SLO_SCOUT_MILVUS_TOKEN', default: '(none)', help: 'Milvus token (user:password or API key)' },
+  { name: 'SLO_SCOUT_MODEL_DIR', default: './models', help: 'Local Transformers.js model directory (holds Xenova/all-MiniLM-L6-v2)' },
+  { name: 'SLO_SCOUT_MODEL_ID', default: 'Xenova/all-MiniLM-L6-v2', help: 'Embedding model id inside the model directory' },
+  { name: 'SLO_SCOUT_ALLOW_MODEL_DOWNLOAD', default: 'false', help: 'Allow Transformers.js to download the model where a network exists' },
+  { name: 'SLO_SCOUT_HOST', default: '127.0.0.1', help: 'Listen address for collectors and the API (0.0.0.0 in containers)' },
+  { name: 'SLO_SCOUT_OTLP_GRPC_PORT', default: '4317', help: 'OTLP/gRPC port' },
+  { name: 'SLO_SCOUT_OTLP_HTTP_PORT', default: '4318', help: 'OTLP/HTTP port' },
+  { name: 'SLO_SCOUT_LOG_HTTP_PORT', default: '9880', help: 'Fluent Bit http-output port' },
+  { name: 'SLO_SCOUT_API_PORT', default: '8000', help: 'HTTP API port (also /metrics, /healthz)' },
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function port(env: Readonly<Record<string, string | undefined>>, name: string, def: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number 0-65535, got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, overrides: Partial<Config> = {}): Config {
+  const get = (n: string) => (env[n] === undefined || env[n] === '' ? undefined : env[n]);
+  const level = get('SLO_SCOUT_LOG_LEVEL') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(level))
+    throw new ConfigError(`SLO_SCOUT_LOG_LEVEL must be debug, info, warn or error, got "${level}"`);
+  const dataDir = get('SLO_SCOUT_DATA_DIR') ?? './.slo-scout';
+  const brokers = get('SLO_SCOUT_KAFKA_BROKERS');
+  const dbUrl = get('SLO_SCOUT_DATABASE_URL');
+  if (dbUrl && !/^postgres(ql)?:\/\//.test(dbUrl))
+    throw new ConfigError('SLO_SCOUT_DATABASE_URL must start with postgres:// or postgresql://');
+  const bucket = get('SLO_SCOUT_S3_BUCKET');
+  const milvus = get('SLO_SCOUT_MILVUS_ADDRESS');
+  const cfg: Config = {
+    logLevel: level as Config['logLevel'],
+    tenant: get('SLO_SCOUT_TENANT') ?? 'default',
+    dataDir,
+    bus: brokers
+      ? { kind: 'kafka', brokers: brokers.split(',').map((b) => b.trim()).filter(Boolean), clientId: 'slo-scout' }
+      : { kind: 'memory' },
+    database: dbUrl ? { kind: 'postgres', url: dbUrl } : { kind: 'pglite', dataDir: `${dataDir}/pglite` },
+    objects: bucket
+      ? {
+          kind: 's3',
+          endpoint: get('SLO_SCOUT_S3_ENDPOINT'),
+          region: get('SLO_SCOUT_S3_REGION') ?? 'us-east-1',
+          bucket,
+          accessKeyId: get('SLO_SCOUT_S3_ACCESS_KEY_ID'),
+          secretAccessKey: get('SLO_SCOUT_S3_SECRET_ACCESS_KEY'),
+        }
+      : { kind: 'fs', root: `${dataDir}/objects`, bucket: 'slo-scout' },
+    vectors: milvus ? { kind: 'milvus', address: milvus, token: get('SLO_SCOUT_MILVUS_TOKEN') } : { kind: 'pgvector' },
+    model: {
+      dir: get('SLO_SCOUT_MODEL_DIR') ?? './models',
+      id: get('SLO_SCOUT_MODEL_ID') ?? 'Xenova/all-MiniLM-L6-v2',
+      allowRemote: get('SLO_SCOUT_ALLOW_MODEL_DOWNLOAD') === 'true',
+    },
+    ports: {
+      otlpGrpc: port(env, 'SLO_SCOUT_OTLP_GRPC_PORT', 4317),
+      otlpHttp: port(env, 'SLO_SCOUT_OTLP_HTTP_PORT', 4318),
+      logHttp: port(env, 'SLO_SCOUT_LOG_HTTP_PORT', 9880),
+      api: port(env, 'SLO_SCOUT_API_PORT', 8000),
+    },
+    host: get('SLO_SCOUT_HOST') ?? '127.0.0.1',
+  };
+  return { ...cfg, ...overrides };
+}
+
+export function describeConfig(): string {
+  const w = Math.max(...CONFIG_VARS.map((v) => v.name.length));
+  return CONFIG_VARS.map((v) => `  ${v.name.padEnd(w)}  ${v.help} [default: ${v.default}]`).join('\n');
+}
