@@ -2,7 +2,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'charts/**', 'knative/**', '.services/**', 'slo-scout-out/**', 'infra/cdk.out/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'charts/**',
+      'knative/**',
+      '.services/**',
+      'slo-scout-out/**',
+      'infra/cdk.out/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,6 +23,8 @@ export default tseslint.config(
   },
   {
     files: ['bin/**/*.js', 'scripts/**/*.{js,mjs}'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' },
+    },
   },
 );

@@ -6,7 +6,11 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/contracts/**/*.memory.test.ts', 'test/embedded/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/contracts/**/*.memory.test.ts',
+            'test/embedded/**/*.test.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           pool: 'forks',

@@ -9,7 +9,11 @@ export function printSummary(s: DemoSummary, outDir: string): string {
   lines.push(
     `Ingested: ${s.sent.spans} spans over OTLP/gRPC, ${s.sent.imported} spans via object-store import, ${s.sent.logs} log records, ${s.sent.metricPoints} metric points`,
   );
-  lines.push(`Stages:   ${Object.entries(s.stageRuns).map(([k, v]) => `${k}=${v}`).join('  ')}  (records handled)`);
+  lines.push(
+    `Stages:   ${Object.entries(s.stageRuns)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('  ')}  (records handled)`,
+  );
   lines.push(`Dead letters: ${s.deadLettered}`);
   for (const n of s.notices) lines.push(`Note:     ${n}`);
   lines.push('', 'Journeys (most critical first):');
@@ -24,7 +28,10 @@ export function printSummary(s: DemoSummary, outDir: string): string {
   ]);
   const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), []);
   for (const r of rows) lines.push('  ' + r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
-  lines.push('', `Policy Guard: ${s.decision.decision.toUpperCase()} (${s.decision.reasons.length} finding(s), policy ${s.decision.policy_version})`);
+  lines.push(
+    '',
+    `Policy Guard: ${s.decision.decision.toUpperCase()} (${s.decision.reasons.length} finding(s), policy ${s.decision.policy_version})`,
+  );
   for (const r of s.decision.reasons.slice(0, 8)) lines.push(`  - [${r.severity}] ${r.rule}: ${r.message}`);
   lines.push('', `Artifacts in ${outDir}:`);
   for (const f of s.files) lines.push(`  ${f}`);

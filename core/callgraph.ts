@@ -40,7 +40,10 @@ export function spanKindNumber(name: string): number {
 }
 
 export function operationFacts(edges: readonly SpanEdge[]): OperationFact[] {
-  const m = new Map<string, { service: string; operation: string; kind: number; entry: boolean; root: boolean }>();
+  const m = new Map<
+    string,
+    { service: string; operation: string; kind: number; entry: boolean; root: boolean }
+  >();
   for (const e of edges) {
     const k = `${e.service}\u0000${e.operation}`;
     let f = m.get(k);

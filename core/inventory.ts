@@ -30,7 +30,8 @@ const sanitize = (s: string) => s.replace(/[^a-zA-Z0-9_:]/g, '_').replace(/_+/g,
 export function prometheusName(p: Pick<MetricPointModel, 'name' | 'unit' | 'type' | 'monotonic'>): string {
   let n = sanitize(p.name);
   const unit = p.unit.replace(/^\{.*\}$/, '');
-  const suffix = UNIT_SUFFIX[unit] ?? (unit === '1' && p.type === 'gauge' ? 'ratio' : unit ? sanitize(unit) : '');
+  const suffix =
+    UNIT_SUFFIX[unit] ?? (unit === '1' && p.type === 'gauge' ? 'ratio' : unit ? sanitize(unit) : '');
   if (suffix && !n.endsWith(`_${suffix}`)) n = `${n}_${suffix}`;
   if (p.type === 'sum' && p.monotonic && !n.endsWith('_total')) n = `${n}_total`;
   return n;
@@ -45,7 +46,15 @@ function typeOf(p: MetricPointModel): MetricInventoryEntry['type'] {
 
 /** Folds metric points into inventory entries (labels are attribute keys; OTel dots become underscores). */
 export function inventoryFromPoints(points: readonly MetricPointModel[]): MetricInventoryEntry[] {
-  const acc = new Map<string, { type: MetricInventoryEntry['type']; labels: Set<string>; buckets?: readonly number[]; services: Set<string> }>();
+  const acc = new Map<
+    string,
+    {
+      type: MetricInventoryEntry['type'];
+      labels: Set<string>;
+      buckets?: readonly number[];
+      services: Set<string>;
+    }
+  >();
   for (const p of points) {
     const name = prometheusName(p);
     let e = acc.get(name);
@@ -56,7 +65,8 @@ export function inventoryFromPoints(points: readonly MetricPointModel[]): Metric
     for (const k of Object.keys(p.attributes)) e.labels.add(sanitize(k));
     const svc = p.resource['service.name'];
     if (typeof svc === 'string') e.services.add(svc);
-    if (p.histogram && p.histogram.explicitBounds.length && !e.buckets) e.buckets = [...p.histogram.explicitBounds];
+    if (p.histogram && p.histogram.explicitBounds.length && !e.buckets)
+      e.buckets = [...p.histogram.explicitBounds];
   }
   return [...acc.entries()]
     .map(([name, e]) => ({
@@ -70,7 +80,10 @@ export function inventoryFromPoints(points: readonly MetricPointModel[]): Metric
 }
 
 /** Merges two inventories (union of labels and services). */
-export function mergeInventory(a: readonly MetricInventoryEntry[], b: readonly MetricInventoryEntry[]): MetricInventoryEntry[] {
+export function mergeInventory(
+  a: readonly MetricInventoryEntry[],
+  b: readonly MetricInventoryEntry[],
+): MetricInventoryEntry[] {
   const m = new Map<string, MetricInventoryEntry>();
   for (const e of [...a, ...b]) {
     const prev = m.get(e.name);

@@ -92,7 +92,11 @@ export interface PutOptions {
 export interface ObjectStore {
   readonly kind: string;
   readonly bucket: string;
-  put(key: string, body: Uint8Array, options?: PutOptions): Promise<ObjectInfo & { readonly created: boolean }>;
+  put(
+    key: string,
+    body: Uint8Array,
+    options?: PutOptions,
+  ): Promise<ObjectInfo & { readonly created: boolean }>;
   get(key: string): Promise<Uint8Array | null>;
   head(key: string): Promise<ObjectInfo | null>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
@@ -162,7 +166,11 @@ export interface VectorStore {
   ensureCollection(spec: VectorCollectionSpec): Promise<void>;
   /** Idempotent by id. */
   upsert(collection: string, items: readonly VectorItem[]): Promise<void>;
-  search(collection: string, vector: Float32Array | readonly number[], options: VectorSearchOptions): Promise<VectorHit[]>;
+  search(
+    collection: string,
+    vector: Float32Array | readonly number[],
+    options: VectorSearchOptions,
+  ): Promise<VectorHit[]>;
   count(collection: string): Promise<number>;
   close(): Promise<void>;
 }

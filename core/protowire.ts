@@ -77,7 +77,8 @@ export function walk(
       default:
         return err(`unsupported wire type ${wire} in field ${field} at byte ${tagStart}`);
     }
-    if (next > end) return err(`field ${field} overruns its message (ends at ${next}, message ends at ${end})`);
+    if (next > end)
+      return err(`field ${field} overruns its message (ends at ${next}, message ends at ${end})`);
     if (visit({ field, wire, start: tagStart, valueStart, end: next }) === false) return ok(undefined);
     pos = next;
   }

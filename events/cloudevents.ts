@@ -23,7 +23,16 @@ export interface CloudEvent {
   readonly data: Uint8Array;
 }
 
-const CORE = new Set(['specversion', 'id', 'source', 'type', 'time', 'subject', 'datacontenttype', 'dataschema']);
+const CORE = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'time',
+  'subject',
+  'datacontenttype',
+  'dataschema',
+]);
 const EXT_NAME = /^[a-z0-9]{1,20}$/;
 
 export interface NewEvent {
@@ -85,7 +94,8 @@ export function fromBusRecord(rec: Pick<BusRecord, 'headers' | 'value'>): Result
   const h = lowerKeys(rec.headers);
   const ct = h['content-type'];
   if (ct && ct.startsWith('application/cloudevents+json')) return parseStructured(rec.value);
-  if (!h['ce_specversion']) return err('record is not a CloudEvent: no ce_specversion header and not structured');
+  if (!h['ce_specversion'])
+    return err('record is not a CloudEvent: no ce_specversion header and not structured');
   return fromAttributeMap(h, 'ce_', ct, rec.value);
 }
 
@@ -125,7 +135,9 @@ export function fromHttp(headers: HttpHeaders, body: Uint8Array): Result<CloudEv
     const r = fromAttributeMap(h, 'ce-', h['content-type'], body);
     return r.ok ? ok([r.value]) : r;
   }
-  return err('not a CloudEvent: expected ce-* headers (binary mode) or application/cloudevents+json (structured)');
+  return err(
+    'not a CloudEvent: expected ce-* headers (binary mode) or application/cloudevents+json (structured)',
+  );
 }
 
 /**
@@ -181,7 +193,8 @@ function fromAttributeMap(
   const id = get('id');
   const source = get('source');
   const type = get('type');
-  if (!id || !source || !type) return err('CloudEvent is missing one of the required attributes id, source, type');
+  if (!id || !source || !type)
+    return err('CloudEvent is missing one of the required attributes id, source, type');
   const extensions: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) {
     if (!k.startsWith(prefix)) continue;
@@ -224,16 +237,22 @@ function parseStructured(body: Uint8Array): Result<CloudEvent, string> {
 }
 
 function structuredFromObject(o: unknown): Result<CloudEvent, string> {
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) return err('structured CloudEvent must be a JSON object');
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    return err('structured CloudEvent must be a JSON object');
   const r = o as Record<string, unknown>;
-  if (r['specversion'] !== '1.0') return err(`unsupported CloudEvents specversion ${String(r['specversion'])}`);
+  if (r['specversion'] !== '1.0')
+    return err(`unsupported CloudEvents specversion ${String(r['specversion'])}`);
   for (const k of ['id', 'source', 'type'] as const) {
-    if (typeof r[k] !== 'string' || r[k] === '') return err(`structured CloudEvent lacks string attribute "${k}"`);
+    if (typeof r[k] !== 'string' || r[k] === '')
+      return err(`structured CloudEvent lacks string attribute "${k}"`);
   }
   let data: Uint8Array;
   if (typeof r['data_base64'] === 'string') data = new Uint8Array(Buffer.from(r['data_base64'], 'base64'));
   else if (r['data'] === undefined) data = new Uint8Array();
-  else if (typeof r['data'] === 'string' && !String(r['datacontenttype'] ?? 'application/json').includes('json'))
+  else if (
+    typeof r['data'] === 'string' &&
+    !String(r['datacontenttype'] ?? 'application/json').includes('json')
+  )
     data = new TextEncoder().encode(r['data']);
   else data = new TextEncoder().encode(JSON.stringify(r['data']));
   const extensions: Record<string, string> = {};

@@ -25,7 +25,11 @@ export const RawLogRecord = Type.Object(
 );
 export const RawLogBatch = Type.Object(
   {
-    source: Type.Union([Type.Literal('fluentbit-http'), Type.Literal('fluentbit-forward'), Type.Literal('file')]),
+    source: Type.Union([
+      Type.Literal('fluentbit-http'),
+      Type.Literal('fluentbit-forward'),
+      Type.Literal('file'),
+    ]),
     tag: Type.Optional(Type.String({ maxLength: 512 })),
     records: Type.Array(RawLogRecord, { minItems: 1, maxItems: 100_000 }),
   },
@@ -37,7 +41,10 @@ export type RawLogBatch = Static<typeof RawLogBatch>;
 export const SampleBatch = Type.Object(
   {
     prometheus: Type.String(),
-    window: Type.Object({ start_ms: Type.Integer(), end_ms: Type.Integer() }, { additionalProperties: false }),
+    window: Type.Object(
+      { start_ms: Type.Integer(), end_ms: Type.Integer() },
+      { additionalProperties: false },
+    ),
     series: Type.Array(
       Type.Object(
         {
@@ -157,7 +164,11 @@ export const EmbeddingRequest = Type.Object(
       Type.Object(
         {
           id: Type.String({ minLength: 1 }),
-          kind: Type.Union([Type.Literal('log_template'), Type.Literal('route_template'), Type.Literal('journey')]),
+          kind: Type.Union([
+            Type.Literal('log_template'),
+            Type.Literal('route_template'),
+            Type.Literal('journey'),
+          ]),
           service: Type.String({ minLength: 1 }),
           text: Type.String({ minLength: 1, maxLength: 8192 }),
         },
@@ -196,7 +207,11 @@ const Sli = Type.Object(
     confidence: Type.Number({ minimum: 0, maximum: 1 }),
     evidence: Type.Array(Type.String()),
     backtest: Type.Optional(
-      Type.Object({ pages: Type.Integer(), tickets: Type.Integer(), first_page_at: Type.Optional(Type.String()) }),
+      Type.Object({
+        pages: Type.Integer(),
+        tickets: Type.Integer(),
+        first_page_at: Type.Optional(Type.String()),
+      }),
     ),
   },
   { additionalProperties: true },

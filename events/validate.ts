@@ -65,7 +65,8 @@ export function decodePayload(def: TopicDef, bytes: Uint8Array): Result<unknown,
 /** Encodes an outbound payload for a topic, validating it first (a producer bug throws). */
 export function encodePayload(def: TopicDef, data: unknown): Uint8Array {
   if (def.schema === null) {
-    if (!(data instanceof Uint8Array)) throw new TypeError(`topic ${def.name} carries bytes, got ${typeof data}`);
+    if (!(data instanceof Uint8Array))
+      throw new TypeError(`topic ${def.name} carries bytes, got ${typeof data}`);
     const r = def.checkBinary!(data);
     if (!r.ok) throw new Error(`refusing to publish invalid bytes to ${def.name}: ${r.error}`);
     return data;

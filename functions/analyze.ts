@@ -20,7 +20,10 @@ export const analyze: EventStage<AnalysisRequest> = {
     const db = port(ctx, 'db');
     const start = new Date(input.data.window.start);
     const end = new Date(input.data.window.end);
-    if (!(start < end)) return poison(`analysis window is empty: start ${input.data.window.start} >= end ${input.data.window.end}`);
+    if (!(start < end))
+      return poison(
+        `analysis window is empty: start ${input.data.window.start} >= end ${input.data.window.end}`,
+      );
     await resolveEdges(db);
     const [rollups, edges, inventory] = await Promise.all([
       loadRollups(db, { start, end, ...(input.data.services ? { services: input.data.services } : {}) }),
@@ -33,7 +36,12 @@ export const analyze: EventStage<AnalysisRequest> = {
         rollups,
         operations: operationFacts(edges),
         edges,
-        inventory: inventory.map((e) => ({ name: e.name, type: e.type, labels: [...e.labels], ...(e.buckets ? { buckets: [...e.buckets] } : {}) })),
+        inventory: inventory.map((e) => ({
+          name: e.name,
+          type: e.type,
+          labels: [...e.labels],
+          ...(e.buckets ? { buckets: [...e.buckets] } : {}),
+        })),
       },
       { now: ctx.now(), requestId: input.data.request_id },
     );

@@ -13,7 +13,10 @@ import { port, type HttpRequest, type HttpResponse, type HttpStage } from '../ru
 const StartAnalysis = Type.Object(
   {
     window: Type.Optional(
-      Type.Object({ start: Type.String({ format: 'date-time' }), end: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
+      Type.Object(
+        { start: Type.String({ format: 'date-time' }), end: Type.String({ format: 'date-time' }) },
+        { additionalProperties: false },
+      ),
     ),
     hours: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 24 * 90 })),
     services: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
@@ -60,7 +63,8 @@ export const api: HttpStage = {
       const start = body.value.window
         ? new Date(body.value.window.start)
         : new Date(end.getTime() - (body.value.hours ?? 24) * 3_600_000);
-      if (!(start < end)) return problem(400, 'invalid analysis request', 'window.start must be before window.end');
+      if (!(start < end))
+        return problem(400, 'invalid analysis request', 'window.start must be before window.end');
       const requestId = randomUUID();
       await publishEvent(ctx.bus, 'analysisRequests', requestId, {
         source: CE_SOURCE.stage('api'),
@@ -71,7 +75,10 @@ export const api: HttpStage = {
           reason: 'api',
         },
       });
-      return { status: 202, body: { request_id: requestId, window: { start: start.toISOString(), end: end.toISOString() } } };
+      return {
+        status: 202,
+        body: { request_id: requestId, window: { start: start.toISOString(), end: end.toISOString() } },
+      };
     }
     if (req.method === 'GET' && req.path === '/api/v1/recommendations/latest') {
       const rec = await latestRecommendations(db);

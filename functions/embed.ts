@@ -13,7 +13,8 @@ const ensured = new WeakSet<object>();
 export const embed: EventStage<EmbeddingRequest> = {
   kind: 'event',
   name: 'embed',
-  description: 'Embeds new templates and journeys and writes them to the vector store (cache by content hash).',
+  description:
+    'Embeds new templates and journeys and writes them to the vector store (cache by content hash).',
   trigger: { kind: 'topic', topics: ['embeddingRequests'] },
   needs: ['db', 'vectors', 'embedder'],
   scaling: { minScale: 0, maxScale: 4, concurrency: 1 },
@@ -22,18 +23,41 @@ export const embed: EventStage<EmbeddingRequest> = {
     const vectors = port(ctx, 'vectors');
     const embedder = port(ctx, 'embedder');
     if (!ensured.has(vectors)) {
-      await vectors.ensureCollection({ name: TEMPLATE_COLLECTION, dim: embedder.dim, description: 'templates and journeys' });
+      await vectors.ensureCollection({
+        name: TEMPLATE_COLLECTION,
+        dim: embedder.dim,
+        description: 'templates and journeys',
+      });
       ensured.add(vectors);
     }
     const items = input.data.items.map((it) => ({
       ...it,
-      hash: createHash('sha256').update(`${embedder.model}\u0000${it.kind}\u0000${it.service}\u0000${it.text}`).digest('hex'),
+      hash: createHash('sha256')
+        .update(`${embedder.model}\u0000${it.kind}\u0000${it.service}\u0000${it.text}`)
+        .digest('hex'),
     }));
-    const known = await embeddingCacheHas(db, items.map((i) => i.hash));
+    const known = await embeddingCacheHas(
+      db,
+      items.map((i) => i.hash),
+    );
     const todo = items.filter((i) => !known.has(i.hash));
-    ctx.metrics.counter('slo_scout_embedding_cache_hits_total', 'Embedding requests served from the cache', {}, items.length - todo.length);
-    ctx.metrics.counter('slo_scout_embedding_cache_misses_total', 'Embedding requests that needed the model', {}, todo.length);
-    ctx.metrics.gauge('slo_scout_embedding_queue_length', 'Texts waiting to be embedded in the current batch', todo.length);
+    ctx.metrics.counter(
+      'slo_scout_embedding_cache_hits_total',
+      'Embedding requests served from the cache',
+      {},
+      items.length - todo.length,
+    );
+    ctx.metrics.counter(
+      'slo_scout_embedding_cache_misses_total',
+      'Embedding requests that needed the model',
+      {},
+      todo.length,
+    );
+    ctx.metrics.gauge(
+      'slo_scout_embedding_queue_length',
+      'Texts waiting to be embedded in the current batch',
+      todo.length,
+    );
     if (todo.length === 0) return done();
     const vecs = await embedder.embed(todo.map((t) => t.text));
     await vectors.upsert(
@@ -45,8 +69,16 @@ export const embed: EventStage<EmbeddingRequest> = {
         payload: { kind: t.kind, service: t.service, text: t.text.slice(0, 2000), model: embedder.model },
       })),
     );
-    await embeddingCachePut(db, todo.map((t) => t.hash), { model: embedder.model, dim: embedder.dim });
-    ctx.metrics.gauge('slo_scout_embedding_queue_length', 'Texts waiting to be embedded in the current batch', 0);
+    await embeddingCachePut(
+      db,
+      todo.map((t) => t.hash),
+      { model: embedder.model, dim: embedder.dim },
+    );
+    ctx.metrics.gauge(
+      'slo_scout_embedding_queue_length',
+      'Texts waiting to be embedded in the current batch',
+      0,
+    );
     return done();
   },
 };

@@ -48,10 +48,17 @@ function emitsFor(records: FingerprintedRecord[]): Emit[] {
   const emits: Emit[] = [];
   for (const [service, list] of groupByService(records)) {
     for (let i = 0; i < list.length; i += MAX_RECORDS_PER_EVENT) {
-      emits.push({ topic: 'fingerprints', key: service, data: { records: list.slice(i, i + MAX_RECORDS_PER_EVENT) } });
+      emits.push({
+        topic: 'fingerprints',
+        key: service,
+        data: { records: list.slice(i, i + MAX_RECORDS_PER_EVENT) },
+      });
     }
   }
-  const fresh = new Map<string, { id: string; kind: 'log_template' | 'route_template'; service: string; text: string }>();
+  const fresh = new Map<
+    string,
+    { id: string; kind: 'log_template' | 'route_template'; service: string; text: string }
+  >();
   for (const r of records) {
     if (!remember(r.template_id)) continue;
     fresh.set(r.template_id, {
@@ -64,7 +71,11 @@ function emitsFor(records: FingerprintedRecord[]): Emit[] {
   if (fresh.size > 0) {
     const items = [...fresh.values()];
     for (let i = 0; i < items.length; i += 500) {
-      emits.push({ topic: 'embeddingRequests', key: items[i]!.service, data: { items: items.slice(i, i + 500) } });
+      emits.push({
+        topic: 'embeddingRequests',
+        key: items[i]!.service,
+        data: { items: items.slice(i, i + 500) },
+      });
     }
   }
   return emits;
@@ -107,7 +118,17 @@ export const fingerprint: EventStage<Uint8Array | RawLogBatch> = {
       ctx.metrics.counter('slo_scout_redactions_total', 'Values redacted, by type', { type }, n);
 
     const now = ctx.now();
-    const templates = new Map<string, { templateId: string; service: string; kind: 'log' | 'route'; template: string; seenAt: Date; count: number }>();
+    const templates = new Map<
+      string,
+      {
+        templateId: string;
+        service: string;
+        kind: 'log' | 'route';
+        template: string;
+        seenAt: Date;
+        count: number;
+      }
+    >();
     for (const r of records) {
       const t = templates.get(r.template_id);
       if (t) t.count++;

@@ -18,7 +18,12 @@ export const generate: EventStage<Recommendations> = {
     const setId = `as-${createHash('sha256').update(input.event.id).digest('hex').slice(0, 16)}`;
     const set = generateArtifacts(input.data, { setId, generatedAt: input.data.generated_at });
     await saveArtifactSet(db, set);
-    await audit(db, { actor: 'stage:generate', action: 'artifacts.generated', subject: set.id, detail: { files: set.files.length } });
+    await audit(db, {
+      actor: 'stage:generate',
+      action: 'artifacts.generated',
+      subject: set.id,
+      detail: { files: set.files.length },
+    });
     return done([{ topic: 'artifacts', key: set.id, data: set }]);
   },
 };

@@ -40,7 +40,8 @@ export const importer: EventStage<ObjectCreated> = {
     const { key } = input.data;
     let body = await objects.get(key);
     if (body === null) return retryable(`object ${key} is not readable yet`);
-    if (body.length > MAX_OBJECT_BYTES) return poison(`object ${key} is ${body.length} bytes; the import limit is ${MAX_OBJECT_BYTES}`);
+    if (body.length > MAX_OBJECT_BYTES)
+      return poison(`object ${key} is ${body.length} bytes; the import limit is ${MAX_OBJECT_BYTES}`);
     if (key.endsWith('.gz') || (body[0] === 0x1f && body[1] === 0x8b)) {
       try {
         body = new Uint8Array(gunzipSync(body, { maxOutputLength: MAX_OBJECT_BYTES }));
@@ -61,14 +62,20 @@ export const importer: EventStage<ObjectCreated> = {
           return poison(`${key} line ${i + 1}: not JSON (${(e as Error).message})`);
         }
         const signal = signalOfJson(parsed);
-        if (!signal) return poison(`${key} line ${i + 1}: not an OTLP export request (no resourceSpans/resourceMetrics/resourceLogs)`);
+        if (!signal)
+          return poison(
+            `${key} line ${i + 1}: not an OTLP export request (no resourceSpans/resourceMetrics/resourceLogs)`,
+          );
         const proto = otlpJsonToProto(signal, line);
         if (!proto.ok) return poison(`${key} line ${i + 1}: ${proto.error}`);
         requests.push({ signal, bytes: proto.value });
       }
     } else {
       const signal = signalOfKey(plain);
-      if (!signal) return poison(`cannot tell the OTLP signal of ${key}: put binary files under imports/traces/, imports/metrics/ or imports/logs/`);
+      if (!signal)
+        return poison(
+          `cannot tell the OTLP signal of ${key}: put binary files under imports/traces/, imports/metrics/ or imports/logs/`,
+        );
       const check = checkOtlpExportRequest(body);
       if (!check.ok) return poison(`${key}: ${check.error}`);
       requests.push({ signal, bytes: body });

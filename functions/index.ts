@@ -12,7 +12,16 @@ import { importer } from './import.js';
 import { policy } from './policy.js';
 import { rollup } from './rollup.js';
 
-export const FUNCTIONS: readonly Stage[] = [fingerprint, rollup, embed, analyze, generate, policy, importer, api];
+export const FUNCTIONS: readonly Stage[] = [
+  fingerprint,
+  rollup,
+  embed,
+  analyze,
+  generate,
+  policy,
+  importer,
+  api,
+];
 
 export function functionByName(name: string): Stage | undefined {
   return FUNCTIONS.find((f) => f.name === name);

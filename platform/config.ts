@@ -7,8 +7,12 @@ export interface Config {
   readonly tenant: string;
   /** Directory for embedded state (PGlite data, filesystem object store). */
   readonly dataDir: string;
-  readonly bus: { readonly kind: 'memory' } | { readonly kind: 'kafka'; readonly brokers: string[]; readonly clientId: string };
-  readonly database: { readonly kind: 'pglite'; readonly dataDir: string | null } | { readonly kind: 'postgres'; readonly url: string };
+  readonly bus:
+    | { readonly kind: 'memory' }
+    | { readonly kind: 'kafka'; readonly brokers: string[]; readonly clientId: string };
+  readonly database:
+    | { readonly kind: 'pglite'; readonly dataDir: string | null }
+    | { readonly kind: 'postgres'; readonly url: string };
   readonly objects:
     | { readonly kind: 'fs'; readonly root: string; readonly bucket: string }
     | {
@@ -19,9 +23,16 @@ export interface Config {
         readonly accessKeyId: string | undefined;
         readonly secretAccessKey: string | undefined;
       };
-  readonly vectors: { readonly kind: 'pgvector' } | { readonly kind: 'milvus'; readonly address: string; readonly token: string | undefined };
+  readonly vectors:
+    | { readonly kind: 'pgvector' }
+    | { readonly kind: 'milvus'; readonly address: string; readonly token: string | undefined };
   readonly model: { readonly dir: string; readonly id: string; readonly allowRemote: boolean };
-  readonly ports: { readonly otlpGrpc: number; readonly otlpHttp: number; readonly logHttp: number; readonly api: number };
+  readonly ports: {
+    readonly otlpGrpc: number;
+    readonly otlpHttp: number;
+    readonly logHttp: number;
+    readonly api: number;
+  };
   readonly host: string;
 }
 
@@ -32,22 +43,70 @@ interface Var {
 }
 
 export const CONFIG_VARS: readonly Var[] = [
-  { name: 'SLO_SCOUT_LOG_LEVEL', default: 'info', help: 'debug, info, warn or error (logs are JSON lines on stderr)' },
+  {
+    name: 'SLO_SCOUT_LOG_LEVEL',
+    default: 'info',
+    help: 'debug, info, warn or error (logs are JSON lines on stderr)',
+  },
   { name: 'SLO_SCOUT_TENANT', default: 'default', help: 'Tenant id stamped on every ingested batch' },
-  { name: 'SLO_SCOUT_DATA_DIR', default: './.slo-scout', help: 'Embedded state: PGlite data and the filesystem object store' },
-  { name: 'SLO_SCOUT_KAFKA_BROKERS', default: '(unset: in-process bus)', help: 'Comma-separated Kafka bootstrap servers; set to use Kafka' },
-  { name: 'SLO_SCOUT_DATABASE_URL', default: '(unset: PGlite in the data dir)', help: 'PostgreSQL connection URL; set to use PostgreSQL/TimescaleDB' },
-  { name: 'SLO_SCOUT_S3_BUCKET', default: '(unset: filesystem store)', help: 'Archive bucket; set to use S3/MinIO' },
-  { name: 'SLO_SCOUT_S3_ENDPOINT', default: '(AWS default)', help: 'S3-compatible endpoint, e.g. http://minio:9000 (path-style)' },
+  {
+    name: 'SLO_SCOUT_DATA_DIR',
+    default: './.slo-scout',
+    help: 'Embedded state: PGlite data and the filesystem object store',
+  },
+  {
+    name: 'SLO_SCOUT_KAFKA_BROKERS',
+    default: '(unset: in-process bus)',
+    help: 'Comma-separated Kafka bootstrap servers; set to use Kafka',
+  },
+  {
+    name: 'SLO_SCOUT_DATABASE_URL',
+    default: '(unset: PGlite in the data dir)',
+    help: 'PostgreSQL connection URL; set to use PostgreSQL/TimescaleDB',
+  },
+  {
+    name: 'SLO_SCOUT_S3_BUCKET',
+    default: '(unset: filesystem store)',
+    help: 'Archive bucket; set to use S3/MinIO',
+  },
+  {
+    name: 'SLO_SCOUT_S3_ENDPOINT',
+    default: '(AWS default)',
+    help: 'S3-compatible endpoint, e.g. http://minio:9000 (path-style)',
+  },
   { name: 'SLO_SCOUT_S3_REGION', default: 'us-east-1', help: 'S3 region' },
-  { name: 'SLO_SCOUT_S3_ACCESS_KEY_ID', default: '(SDK default chain)', help: 'S3 access key (else the AWS SDK credential chain)' },
+  {
+    name: 'SLO_SCOUT_S3_ACCESS_KEY_ID',
+    default: '(SDK default chain)',
+    help: 'S3 access key (else the AWS SDK credential chain)',
+  },
   { name: 'SLO_SCOUT_S3_SECRET_ACCESS_KEY', default: '(SDK default chain)', help: 'S3 secret key' },
-  { name: 'SLO_SCOUT_MILVUS_ADDRESS', default: '(unset: pgvector)', help: 'Milvus gRPC address host:port; set to use Milvus' },
+  {
+    name: 'SLO_SCOUT_MILVUS_ADDRESS',
+    default: '(unset: pgvector)',
+    help: 'Milvus gRPC address host:port; set to use Milvus',
+  },
   { name: 'SLO_SCOUT_MILVUS_TOKEN', default: '(none)', help: 'Milvus token (user:password or API key)' },
-  { name: 'SLO_SCOUT_MODEL_DIR', default: './models', help: 'Local Transformers.js model directory (holds Xenova/all-MiniLM-L6-v2)' },
-  { name: 'SLO_SCOUT_MODEL_ID', default: 'Xenova/all-MiniLM-L6-v2', help: 'Embedding model id inside the model directory' },
-  { name: 'SLO_SCOUT_ALLOW_MODEL_DOWNLOAD', default: 'false', help: 'Allow Transformers.js to download the model where a network exists' },
-  { name: 'SLO_SCOUT_HOST', default: '127.0.0.1', help: 'Listen address for collectors and the API (0.0.0.0 in containers)' },
+  {
+    name: 'SLO_SCOUT_MODEL_DIR',
+    default: './models',
+    help: 'Local Transformers.js model directory (holds Xenova/all-MiniLM-L6-v2)',
+  },
+  {
+    name: 'SLO_SCOUT_MODEL_ID',
+    default: 'Xenova/all-MiniLM-L6-v2',
+    help: 'Embedding model id inside the model directory',
+  },
+  {
+    name: 'SLO_SCOUT_ALLOW_MODEL_DOWNLOAD',
+    default: 'false',
+    help: 'Allow Transformers.js to download the model where a network exists',
+  },
+  {
+    name: 'SLO_SCOUT_HOST',
+    default: '127.0.0.1',
+    help: 'Listen address for collectors and the API (0.0.0.0 in containers)',
+  },
   { name: 'SLO_SCOUT_OTLP_GRPC_PORT', default: '4317', help: 'OTLP/gRPC port' },
   { name: 'SLO_SCOUT_OTLP_HTTP_PORT', default: '4318', help: 'OTLP/HTTP port' },
   { name: 'SLO_SCOUT_LOG_HTTP_PORT', default: '9880', help: 'Fluent Bit http-output port' },
@@ -62,11 +121,15 @@ function port(env: Readonly<Record<string, string | undefined>>, name: string, d
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number 0-65535, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new ConfigError(`${name} must be a port number 0-65535, got "${raw}"`);
   return n;
 }
 
-export function loadConfig(env: Readonly<Record<string, string | undefined>>, overrides: Partial<Config> = {}): Config {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: Partial<Config> = {},
+): Config {
   const get = (n: string) => (env[n] === undefined || env[n] === '' ? undefined : env[n]);
   const level = get('SLO_SCOUT_LOG_LEVEL') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(level))
@@ -83,7 +146,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ov
     tenant: get('SLO_SCOUT_TENANT') ?? 'default',
     dataDir,
     bus: brokers
-      ? { kind: 'kafka', brokers: brokers.split(',').map((b) => b.trim()).filter(Boolean), clientId: 'slo-scout' }
+      ? {
+          kind: 'kafka',
+          brokers: brokers
+            .split(',')
+            .map((b) => b.trim())
+            .filter(Boolean),
+          clientId: 'slo-scout',
+        }
       : { kind: 'memory' },
     database: dbUrl ? { kind: 'postgres', url: dbUrl } : { kind: 'pglite', dataDir: `${dataDir}/pglite` },
     objects: bucket
@@ -96,7 +166,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ov
           secretAccessKey: get('SLO_SCOUT_S3_SECRET_ACCESS_KEY'),
         }
       : { kind: 'fs', root: `${dataDir}/objects`, bucket: 'slo-scout' },
-    vectors: milvus ? { kind: 'milvus', address: milvus, token: get('SLO_SCOUT_MILVUS_TOKEN') } : { kind: 'pgvector' },
+    vectors: milvus
+      ? { kind: 'milvus', address: milvus, token: get('SLO_SCOUT_MILVUS_TOKEN') }
+      : { kind: 'pgvector' },
     model: {
       dir: get('SLO_SCOUT_MODEL_DIR') ?? './models',
       id: get('SLO_SCOUT_MODEL_ID') ?? 'Xenova/all-MiniLM-L6-v2',

@@ -69,14 +69,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   try {
     const { endpoints } = platform;
     const host = o.cfg.host === '0.0.0.0' ? '127.0.0.1' : o.cfg.host;
-    p(`      collectors: OTLP/gRPC :${endpoints.otlpGrpc}  OTLP/HTTP :${endpoints.otlpHttp}  Fluent Bit http :${endpoints.logHttp}  API :${endpoints.api}`);
+    p(
+      `      collectors: OTLP/gRPC :${endpoints.otlpGrpc}  OTLP/HTTP :${endpoints.otlpHttp}  Fluent Bit http :${endpoints.logHttp}  API :${endpoints.api}`,
+    );
     for (const n of platform.ports.notices) p(`      note: ${n}`);
 
     const end = new Date(Math.floor(Date.now() / 60_000) * 60_000);
     const start = new Date(end.getTime() - o.hours * 3_600_000);
     const batches = [...demoWorkload({ seed: o.seed, end, hours: o.hours })];
     const importMinutes = Math.min(o.importMinutes ?? 30, Math.floor(batches.length / 4));
-    p(`[2/6] replaying ${batches.length} minutes of a 7-service shop: traces over OTLP/gRPC, metrics and half the logs over OTLP/HTTP, the other logs over the Fluent Bit http output`);
+    p(
+      `[2/6] replaying ${batches.length} minutes of a 7-service shop: traces over OTLP/gRPC, metrics and half the logs over OTLP/HTTP, the other logs over the Fluent Bit http output`,
+    );
     const grpcSender = new OtlpGrpcSender(`${host}:${endpoints.otlpGrpc}`);
     const httpBase = `http://${host}:${endpoints.otlpHttp}`;
     const logBase = `http://${host}:${endpoints.logHttp}`;
@@ -101,26 +105,39 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
         const viaFluent = b.logs.filter((_, j) => j % 2 === 1);
         if (viaOtlp.length) await otlpHttpExport(httpBase, 'logs', encodeLogs(viaOtlp));
         for (const rl of viaFluent) {
-          if (rl.logs.length) await fluentBitJsonPost(logBase, `kube.shop.${String(rl.resource['service.name'])}`, logsToFluentBit(rl));
+          if (rl.logs.length)
+            await fluentBitJsonPost(
+              logBase,
+              `kube.shop.${String(rl.resource['service.name'])}`,
+              logsToFluentBit(rl),
+            );
         }
         sent.logs += b.logs.reduce((n, r) => n + r.logs.length, 0);
         const pct = Math.floor(((i + 1) / batches.length) * 10) * 10;
         if (pct !== lastPct) {
           lastPct = pct;
-          p(`      ${String(pct).padStart(3)}%  ${sent.spans} spans, ${sent.logs} log records, ${sent.metricPoints} metric points sent`);
+          p(
+            `      ${String(pct).padStart(3)}%  ${sent.spans} spans, ${sent.logs} log records, ${sent.metricPoints} metric points sent`,
+          );
         }
       }
     } finally {
       grpcSender.close();
     }
 
-    p(`[3/6] backfilling the oldest ${importMinutes} minutes (${sent.imported} spans) through the object store: imports/traces/*.pb.gz`);
+    p(
+      `[3/6] backfilling the oldest ${importMinutes} minutes (${sent.imported} spans) through the object store: imports/traces/*.pb.gz`,
+    );
     const objects = platform.ports.objects!;
     for (const [i, bytes] of importTraces.entries()) {
-      await objects.put(`imports/traces/demo-${String(i).padStart(4, '0')}.pb.gz`, new Uint8Array(gzipSync(bytes)), {
-        contentType: 'application/x-protobuf',
-        contentEncoding: 'gzip',
-      });
+      await objects.put(
+        `imports/traces/demo-${String(i).padStart(4, '0')}.pb.gz`,
+        new Uint8Array(gzipSync(bytes)),
+        {
+          contentType: 'application/x-protobuf',
+          contentEncoding: 'gzip',
+        },
+      );
     }
 
     p('[4/6] waiting for fingerprint -> rollup -> embed to drain');
@@ -132,19 +149,31 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ window: { start: start.toISOString(), end: end.toISOString() } }),
     });
-    if (res.status !== 202) throw new Error(`API refused the analysis request: ${res.status} ${await res.text()}`);
+    if (res.status !== 202)
+      throw new Error(`API refused the analysis request: ${res.status} ${await res.text()}`);
     const { request_id: requestId } = (await res.json()) as { request_id: string };
     await waitIdle(platform.ports.bus, 60_000);
 
     p(`[6/6] writing the artifacts that passed the Policy Guard to ${o.outDir}`);
     const db = platform.ports.db!;
-    const recRow = await db.query<{ doc: Recommendations }>('SELECT doc FROM recommendations WHERE request_id = $1', [requestId]);
+    const recRow = await db.query<{ doc: Recommendations }>(
+      'SELECT doc FROM recommendations WHERE request_id = $1',
+      [requestId],
+    );
     const recommendations = recRow.rows[0]?.doc;
-    if (!recommendations) throw new Error(`analysis ${requestId} produced no recommendations; see the dead-letter topic`);
-    const setRow = await db.query<{ id: string }>('SELECT id FROM artifact_sets WHERE request_id = $1', [requestId]);
+    if (!recommendations)
+      throw new Error(`analysis ${requestId} produced no recommendations; see the dead-letter topic`);
+    const setRow = await db.query<{ id: string }>('SELECT id FROM artifact_sets WHERE request_id = $1', [
+      requestId,
+    ]);
     const setId = setRow.rows[0]?.id;
     if (!setId) throw new Error(`no artifact set was generated for analysis ${requestId}`);
-    const decRow = await db.query<{ decision: PolicyDecision['decision']; reasons: PolicyDecision['reasons']; evaluated_at: Date | string; policy_version: string }>(
+    const decRow = await db.query<{
+      decision: PolicyDecision['decision'];
+      reasons: PolicyDecision['reasons'];
+      evaluated_at: Date | string;
+      policy_version: string;
+    }>(
       'SELECT decision, reasons, evaluated_at, policy_version FROM policy_decisions WHERE artifact_set_id = $1 ORDER BY evaluated_at DESC LIMIT 1',
       [setId],
     );

@@ -9,5 +9,8 @@ import { loadConfig } from './config.js';
 import { contextFor } from './context.js';
 
 export const handlers = Object.fromEntries(
-  FUNCTIONS.map((f) => [f.name, lambdaHandler(f, async () => (await contextFor([f], loadConfig(process.env))).ctx)]),
+  FUNCTIONS.map((f) => [
+    f.name,
+    lambdaHandler(f, async () => (await contextFor([f], loadConfig(process.env))).ctx),
+  ]),
 );

@@ -20,7 +20,12 @@ export interface Platform {
   readonly ports: Ports;
   readonly ctx: StageContext;
   readonly metrics: ReturnType<typeof createMetrics>;
-  readonly endpoints: { readonly otlpGrpc: number; readonly otlpHttp: number; readonly logHttp: number; readonly api: number };
+  readonly endpoints: {
+    readonly otlpGrpc: number;
+    readonly otlpHttp: number;
+    readonly logHttp: number;
+    readonly api: number;
+  };
   close(): Promise<void>;
 }
 
@@ -47,7 +52,8 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
   const ports = await buildPorts(cfg, { needs, log, onObjectCreated });
   const closers: (() => Promise<void>)[] = [() => ports.close()];
   const close = async () => {
-    for (const c of closers.reverse()) await c().catch((e: unknown) => log.warn('shutdown step failed', { error: String(e) }));
+    for (const c of closers.reverse())
+      await c().catch((e: unknown) => log.warn('shutdown step failed', { error: String(e) }));
   };
   try {
     for (const n of ports.notices) log.warn(n);
@@ -55,7 +61,13 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
       const report = await ports.db.migrate();
       log.info('database migrated', { applied: report.applied.length, skipped: report.skipped.length });
     }
-    await ports.bus.ensureTopics(ALL_TOPICS.map((t) => ({ name: t.name, partitions: cfg.bus.kind === 'memory' ? Math.min(t.partitions, 3) : t.partitions, retentionMs: t.retentionMs })));
+    await ports.bus.ensureTopics(
+      ALL_TOPICS.map((t) => ({
+        name: t.name,
+        partitions: cfg.bus.kind === 'memory' ? Math.min(t.partitions, 3) : t.partitions,
+        retentionMs: t.retentionMs,
+      })),
+    );
     const ctx: StageContext = {
       bus: ports.bus,
       ...(ports.db ? { db: ports.db } : {}),
@@ -87,7 +99,12 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
         logs: { port: cfg.ports.logHttp },
       });
       closers.push(() => c.close());
-      endpoints = { ...endpoints, otlpGrpc: c.ports.otlpGrpc, otlpHttp: c.ports.otlpHttp, logHttp: c.ports.logs };
+      endpoints = {
+        ...endpoints,
+        otlpGrpc: c.ports.otlpGrpc,
+        otlpHttp: c.ports.otlpHttp,
+        logHttp: c.ports.logs,
+      };
     }
     return { ports, ctx, metrics, endpoints, close };
   } catch (e) {

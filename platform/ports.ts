@@ -38,11 +38,18 @@ export async function buildPorts(cfg: Config, opts: BuildOptions): Promise<Ports
   const closers: (() => Promise<void>)[] = [];
   const notices: string[] = [];
   const bus: Bus =
-    cfg.bus.kind === 'kafka' ? new KafkaBus({ brokers: cfg.bus.brokers, clientId: cfg.bus.clientId }) : new MemoryBus();
+    cfg.bus.kind === 'kafka'
+      ? new KafkaBus({ brokers: cfg.bus.brokers, clientId: cfg.bus.clientId })
+      : new MemoryBus();
   closers.push(() => bus.close());
-  const ports: Ports = { bus, notices, close: async () => {
-    for (const c of closers.reverse()) await c().catch((e: unknown) => opts.log.warn('close failed', { error: String(e) }));
-  } };
+  const ports: Ports = {
+    bus,
+    notices,
+    close: async () => {
+      for (const c of closers.reverse())
+        await c().catch((e: unknown) => opts.log.warn('close failed', { error: String(e) }));
+    },
+  };
   try {
     const needDb = opts.needs.has('db') || (opts.needs.has('vectors') && cfg.vectors.kind === 'pgvector');
     if (needDb) {
@@ -64,14 +71,21 @@ export async function buildPorts(cfg: Config, opts: BuildOptions): Promise<Ports
               ...(o.accessKeyId ? { accessKeyId: o.accessKeyId } : {}),
               ...(o.secretAccessKey ? { secretAccessKey: o.secretAccessKey } : {}),
             })
-          : new FsObjectStore({ root: o.root, bucket: o.bucket, ...(opts.onObjectCreated ? { onCreated: opts.onObjectCreated } : {}) });
+          : new FsObjectStore({
+              root: o.root,
+              bucket: o.bucket,
+              ...(opts.onObjectCreated ? { onCreated: opts.onObjectCreated } : {}),
+            });
       closers.push(() => store.close());
       ports.objects = store;
     }
     if (opts.needs.has('vectors')) {
       const v: VectorStore =
         cfg.vectors.kind === 'milvus'
-          ? new MilvusVectorStore({ address: cfg.vectors.address, ...(cfg.vectors.token ? { token: cfg.vectors.token } : {}) })
+          ? new MilvusVectorStore({
+              address: cfg.vectors.address,
+              ...(cfg.vectors.token ? { token: cfg.vectors.token } : {}),
+            })
           : new PgVectorStore(ports.db!);
       closers.push(() => v.close());
       ports.vectors = v;

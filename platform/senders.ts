@@ -12,7 +12,11 @@ export class OtlpGrpcSender {
     this.client = new grpc.Client(address, grpc.credentials.createInsecure());
   }
   export(signal: 'traces' | 'metrics' | 'logs', body: Uint8Array): Promise<void> {
-    const svc = { traces: 'trace.v1.TraceService', metrics: 'metrics.v1.MetricsService', logs: 'logs.v1.LogsService' }[signal];
+    const svc = {
+      traces: 'trace.v1.TraceService',
+      metrics: 'metrics.v1.MetricsService',
+      logs: 'logs.v1.LogsService',
+    }[signal];
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
         `/opentelemetry.proto.collector.${svc}/Export`,
@@ -20,7 +24,8 @@ export class OtlpGrpcSender {
         identity,
         Buffer.from(body),
         { deadline: Date.now() + 30_000 } as grpc.CallOptions,
-        (e) => (e ? reject(new Error(`OTLP/gRPC ${signal} export failed: ${e.code} ${e.details}`)) : resolve()),
+        (e) =>
+          e ? reject(new Error(`OTLP/gRPC ${signal} export failed: ${e.code} ${e.details}`)) : resolve(),
       );
     });
   }
@@ -47,10 +52,20 @@ async function post(url: string, body: Uint8Array | string, headers: Record<stri
   }
 }
 
-export function otlpHttpExport(baseUrl: string, signal: 'traces' | 'metrics' | 'logs', body: Uint8Array): Promise<void> {
+export function otlpHttpExport(
+  baseUrl: string,
+  signal: 'traces' | 'metrics' | 'logs',
+  body: Uint8Array,
+): Promise<void> {
   return post(`${baseUrl}/v1/${signal}`, body, { 'content-type': 'application/x-protobuf' });
 }
 
-export function fluentBitJsonPost(baseUrl: string, tag: string, records: readonly Record<string, unknown>[]): Promise<void> {
-  return post(`${baseUrl}/${encodeURIComponent(tag)}`, JSON.stringify(records), { 'content-type': 'application/json' });
+export function fluentBitJsonPost(
+  baseUrl: string,
+  tag: string,
+  records: readonly Record<string, unknown>[],
+): Promise<void> {
+  return post(`${baseUrl}/${encodeURIComponent(tag)}`, JSON.stringify(records), {
+    'content-type': 'application/json',
+  });
 }

@@ -25,7 +25,11 @@ export interface Delivery {
 }
 
 export type Final =
-  | { readonly result: 'acked'; readonly outcome: 'done' | 'dead-lettered' | 'ignored'; readonly reason?: string }
+  | {
+      readonly result: 'acked';
+      readonly outcome: 'done' | 'dead-lettered' | 'ignored';
+      readonly reason?: string;
+    }
   | { readonly result: 'retry'; readonly reason: string };
 
 /** Topic names a stage consumes (object triggers consume the object-created topic). */
@@ -99,7 +103,12 @@ async function publishEmits(
 }
 
 /** Publishes a dead letter for a delivery; rejects if the bus cannot take it (the host must then retry). */
-export async function deadLetter(stage: EventStage, ctx: StageContext, d: Delivery, reason: string): Promise<void> {
+export async function deadLetter(
+  stage: EventStage,
+  ctx: StageContext,
+  d: Delivery,
+  reason: string,
+): Promise<void> {
   const rec = toBusRecord(d.event, d.key);
   const ev = newEvent(TOPICS.deadLetters, {
     source: CE_SOURCE.stage(stage.name),
@@ -114,7 +123,11 @@ export async function deadLetter(stage: EventStage, ctx: StageContext, d: Delive
         ...(d.partition !== undefined ? { partition: d.partition } : {}),
         ...(d.offset !== undefined ? { offset: d.offset } : {}),
       },
-      original: { key: d.key, headers: { ...rec.headers }, value_base64: Buffer.from(d.event.data).toString('base64') },
+      original: {
+        key: d.key,
+        headers: { ...rec.headers },
+        value_base64: Buffer.from(d.event.data).toString('base64'),
+      },
     },
   });
   await ctx.bus.publish(TOPICS.deadLetters.name, [toBusRecord(ev, stage.name)]);
@@ -145,7 +158,12 @@ export async function processEvent(stage: EventStage, ctx: StageContext, d: Deli
       ...labels,
       result: f.result === 'acked' ? f.outcome : 'retry',
     });
-    ctx.metrics.observe('slo_scout_stage_seconds', 'Time to process one record', (performance.now() - started) / 1000, labels);
+    ctx.metrics.observe(
+      'slo_scout_stage_seconds',
+      'Time to process one record',
+      (performance.now() - started) / 1000,
+      labels,
+    );
     return f;
   };
   const toDlq = async (reason: string): Promise<Final> => {
@@ -177,7 +195,8 @@ export async function processEvent(stage: EventStage, ctx: StageContext, d: Deli
     for (const o of normaliseObjectCreated(decoded.value as ObjectCreatedNotification)) {
       if (o.key.startsWith(prefix)) inputs.push({ ...base, data: o });
     }
-    if (inputs.length === 0) return finish({ result: 'acked', outcome: 'ignored', reason: `no object under ${prefix}` });
+    if (inputs.length === 0)
+      return finish({ result: 'acked', outcome: 'ignored', reason: `no object under ${prefix}` });
   } else {
     inputs.push({ ...base, data: decoded.value });
   }
@@ -188,8 +207,12 @@ export async function processEvent(stage: EventStage, ctx: StageContext, d: Deli
       outcome = await stage.handle(input, ctx);
     } catch (e) {
       const unavailable = e instanceof UnavailableError;
-      if (!unavailable) ctx.log.error('stage handler threw', { stage: stage.name, id: d.event.id, error: String(e) });
-      return finish({ result: 'retry', reason: `${unavailable ? '' : 'handler threw: '}${(e as Error).message}` });
+      if (!unavailable)
+        ctx.log.error('stage handler threw', { stage: stage.name, id: d.event.id, error: String(e) });
+      return finish({
+        result: 'retry',
+        reason: `${unavailable ? '' : 'handler threw: '}${(e as Error).message}`,
+      });
     }
     if (outcome.status === 'retryable') return finish({ result: 'retry', reason: outcome.reason });
     if (outcome.status === 'poison') return toDlq(outcome.reason);
@@ -204,7 +227,14 @@ export async function processEvent(stage: EventStage, ctx: StageContext, d: Deli
 
 /** Kafka records (bus, MSK, self-managed) become deliveries the same way everywhere. */
 export function deliveryFromRecord(
-  rec: { headers: Readonly<Record<string, string>>; value: Uint8Array; key: string | null; topic: string; partition?: number; offset?: string },
+  rec: {
+    headers: Readonly<Record<string, string>>;
+    value: Uint8Array;
+    key: string | null;
+    topic: string;
+    partition?: number;
+    offset?: string;
+  },
   transport: Transport,
   attempt = 1,
 ): Delivery {

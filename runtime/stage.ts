@@ -24,7 +24,8 @@ export interface StageContext {
 /** Narrows a context to a stage's declared ports; a missing declared port is a wiring bug and throws. */
 export function port<K extends PortName>(ctx: StageContext, name: K): NonNullable<StageContext[K]> {
   const p = ctx[name];
-  if (p === undefined) throw new Error(`stage context has no "${name}" port; declare it in the stage's needs`);
+  if (p === undefined)
+    throw new Error(`stage context has no "${name}" port; declare it in the stage's needs`);
   return p as NonNullable<StageContext[K]>;
 }
 
@@ -56,7 +57,8 @@ export type Outcome =
   | { readonly status: 'retryable'; readonly reason: string }
   | { readonly status: 'poison'; readonly reason: string };
 
-export const done = (emit?: readonly Emit[]): Outcome => (emit && emit.length ? { status: 'done', emit } : { status: 'done' });
+export const done = (emit?: readonly Emit[]): Outcome =>
+  emit && emit.length ? { status: 'done', emit } : { status: 'done' };
 export const retryable = (reason: string): Outcome => ({ status: 'retryable', reason });
 export const poison = (reason: string): Outcome => ({ status: 'poison', reason });
 
@@ -115,8 +117,13 @@ export interface HttpStage {
 
 export type Stage = EventStage<any> | HttpStage; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-export function matchRoute(routes: readonly HttpRoute[], method: string, path: string): HttpRoute | undefined {
+export function matchRoute(
+  routes: readonly HttpRoute[],
+  method: string,
+  path: string,
+): HttpRoute | undefined {
   return routes.find(
-    (r) => r.method === method && (r.path.endsWith('/*') ? path.startsWith(r.path.slice(0, -1)) : r.path === path),
+    (r) =>
+      r.method === method && (r.path.endsWith('/*') ? path.startsWith(r.path.slice(0, -1)) : r.path === path),
   );
 }

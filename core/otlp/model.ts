@@ -4,7 +4,14 @@ export type AttrValue = string | number | boolean;
 export type Attrs = Record<string, AttrValue>;
 
 /** OTLP SpanKind numbers. */
-export const SpanKind = { UNSPECIFIED: 0, INTERNAL: 1, SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5 } as const;
+export const SpanKind = {
+  UNSPECIFIED: 0,
+  INTERNAL: 1,
+  SERVER: 2,
+  CLIENT: 3,
+  PRODUCER: 4,
+  CONSUMER: 5,
+} as const;
 /** OTLP Status.code numbers. */
 export const StatusCode = { UNSET: 0, OK: 1, ERROR: 2 } as const;
 

@@ -59,7 +59,8 @@ afterAll(async () => {
 
 describe('embedded end-to-end run', () => {
   it('runs every event stage', () => {
-    for (const [stage, n] of Object.entries(summary.stageRuns)) expect(n, `stage ${stage}`).toBeGreaterThan(0);
+    for (const [stage, n] of Object.entries(summary.stageRuns))
+      expect(n, `stage ${stage}`).toBeGreaterThan(0);
     expect(summary.sent.spans).toBeGreaterThan(1000);
     expect(summary.sent.imported).toBeGreaterThan(0);
   });
@@ -96,7 +97,9 @@ describe('embedded end-to-end run', () => {
     expect(rules.length).toBeGreaterThan(0);
     let alerts = 0;
     for (const f of rules) {
-      const doc = parse(await readFile(f, 'utf8')) as { groups: { rules: { alert?: string; expr: string }[] }[] };
+      const doc = parse(await readFile(f, 'utf8')) as {
+        groups: { rules: { alert?: string; expr: string }[] }[];
+      };
       for (const g of doc.groups) for (const r of g.rules) if (r.alert) alerts++;
     }
     expect(alerts).toBeGreaterThan(0);

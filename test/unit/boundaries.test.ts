@@ -57,7 +57,9 @@ const existing = ALL.filter((d) => {
 const imports = existing.flatMap((d) => files(d)).flatMap(importsOf);
 
 function violations(from: string, allowed: (i: Import) => boolean): string[] {
-  return imports.filter((i) => layer(i.file) === from && !allowed(i)).map((i) => `${i.file} imports ${i.spec}`);
+  return imports
+    .filter((i) => layer(i.file) === from && !allowed(i))
+    .map((i) => `${i.file} imports ${i.spec}`);
 }
 
 describe('dependency boundaries', () => {
@@ -69,7 +71,9 @@ describe('dependency boundaries', () => {
   it('core/ imports only core, type-only event contracts, node:crypto and yaml', () => {
     expect(
       violations('core', (i) =>
-        i.target ? layer(i.target) === 'core' || (layer(i.target) === 'events' && i.typeOnly) : ['node:crypto', 'yaml'].includes(i.spec),
+        i.target
+          ? layer(i.target) === 'core' || (layer(i.target) === 'events' && i.typeOnly)
+          : ['node:crypto', 'yaml'].includes(i.spec),
       ),
     ).toEqual([]);
   });
@@ -77,7 +81,9 @@ describe('dependency boundaries', () => {
   it('events/ depends only on core and the schema library', () => {
     expect(
       violations('events', (i) =>
-        i.target ? ['core', 'events'].includes(layer(i.target)) : i.spec.startsWith('@sinclair/typebox') || i.spec === 'node:crypto',
+        i.target
+          ? ['core', 'events'].includes(layer(i.target))
+          : i.spec.startsWith('@sinclair/typebox') || i.spec === 'node:crypto',
       ),
     ).toEqual([]);
   });
@@ -92,7 +98,11 @@ describe('dependency boundaries', () => {
   it('functions/ reach infrastructure only through ports and the repository layer', () => {
     expect(
       violations('functions', (i) =>
-        i.target ? layer(i.target) !== 'adapters' || i.target.startsWith('adapters/db/repo') || i.target.startsWith('adapters/db/inventory') : !/kafkajs|@aws-sdk|^pg$|pglite|milvus|@xenova|@grpc/.test(i.spec),
+        i.target
+          ? layer(i.target) !== 'adapters' ||
+            i.target.startsWith('adapters/db/repo') ||
+            i.target.startsWith('adapters/db/inventory')
+          : !/kafkajs|@aws-sdk|^pg$|pglite|milvus|@xenova|@grpc/.test(i.spec),
       ),
     ).toEqual([]);
   });
@@ -100,7 +110,9 @@ describe('dependency boundaries', () => {
   it('runtime/ and adapters/ know nothing of functions, collectors, platform or cli', () => {
     const outer = ['functions', 'collectors', 'platform', 'cli'];
     expect(violations('runtime', (i) => !i.target || !outer.includes(layer(i.target)))).toEqual([]);
-    expect(violations('adapters', (i) => !i.target || ![...outer, 'runtime'].includes(layer(i.target)))).toEqual([]);
+    expect(
+      violations('adapters', (i) => !i.target || ![...outer, 'runtime'].includes(layer(i.target))),
+    ).toEqual([]);
   });
 
   it('only platform/ and cli/ read the environment', () => {
