@@ -58,6 +58,8 @@ export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
   readonly retentionMs: number;
+  /** Largest record the topic accepts (Kafka `max.message.bytes`). Default: the broker's (about 1 MiB). */
+  readonly maxMessageBytes?: number;
 }
 
 /** Thrown/rejected by adapters when the backing service cannot be reached; hosts map it to back-pressure. */

@@ -25,6 +25,11 @@ export interface TopicDef {
   readonly key: string;
   readonly partitions: number;
   readonly retentionMs: number;
+  /**
+   * Largest record the topic accepts (Kafka `max.message.bytes`). Producers never emit more than half of it inline:
+   * larger payloads travel by claim check (the CloudEvents `dataref` extension pointing into the object store).
+   */
+  readonly maxMessageBytes: number;
   readonly description: string;
   /** JSON payloads: the schema. Binary payloads: null, and `checkBinary` validates them. */
   readonly schema: TSchema | null;
@@ -52,16 +57,31 @@ export function checkOtlpExportRequest(bytes: Uint8Array): Result<void, string> 
   return ok(undefined);
 }
 
-function topic(d: Omit<TopicDef, 'ceType' | 'name'> & { short: string }): TopicDef {
+const MiB = 1024 * 1024;
+
+function topic(
+  d: Omit<TopicDef, 'ceType' | 'name' | 'maxMessageBytes'> & { short: string; maxMessageBytes?: number },
+): TopicDef {
   const { short, ...rest } = d;
   const major = d.schemaVersion.split('.')[0]!;
-  return { ...rest, name: `slo-scout.${short}.v${major}`, ceType: `io.sloscout.${short}.v${major}` };
+  return {
+    maxMessageBytes: MiB,
+    ...rest,
+    name: `slo-scout.${short}.v${major}`,
+    ceType: `io.sloscout.${short}.v${major}`,
+  };
+}
+
+/** Payloads above this travel by claim check instead of inline. */
+export function inlineLimit(def: TopicDef): number {
+  return Math.floor(def.maxMessageBytes / 2);
 }
 
 export const TOPICS = {
   otlpTraces: topic({
     id: 'otlpTraces',
     short: 'otlp.traces',
+    maxMessageBytes: 8 * MiB,
     schemaVersion: '1.0.0',
     contentType: 'application/x-protobuf',
     key: 'service.name of the first resource (tenant/service)',
@@ -74,6 +94,7 @@ export const TOPICS = {
   otlpMetrics: topic({
     id: 'otlpMetrics',
     short: 'otlp.metrics',
+    maxMessageBytes: 8 * MiB,
     schemaVersion: '1.0.0',
     contentType: 'application/x-protobuf',
     key: 'service.name of the first resource',
@@ -86,6 +107,7 @@ export const TOPICS = {
   otlpLogs: topic({
     id: 'otlpLogs',
     short: 'otlp.logs',
+    maxMessageBytes: 8 * MiB,
     schemaVersion: '1.0.0',
     contentType: 'application/x-protobuf',
     key: 'service.name of the first resource',
@@ -98,6 +120,7 @@ export const TOPICS = {
   rawLogs: topic({
     id: 'rawLogs',
     short: 'logs.raw',
+    maxMessageBytes: 8 * MiB,
     schemaVersion: '1.0.0',
     contentType: 'application/json',
     key: 'Fluent Bit tag',

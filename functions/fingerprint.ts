@@ -18,7 +18,7 @@ import { upsertMetricInventory } from '../adapters/db/inventory.js';
 import { inventoryFromPoints } from '../core/inventory.js';
 import { done, poison, port, type Emit, type EventStage, type Inbound } from '../runtime/stage.js';
 
-const MAX_RECORDS_PER_EVENT = 2000;
+const MAX_RECORDS_PER_EVENT = 500;
 const SEEN_CAP = 200_000;
 
 /** Per-instance state. Template ids are content-derived, so parallel instances agree without coordination. */

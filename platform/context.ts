@@ -11,6 +11,8 @@ export async function contextFor(
   const log = createLogger({ level: cfg.logLevel, name: stages.map((s) => s.name).join(',') });
   const metrics = createMetrics();
   const needs = new Set<PortName>(stages.flatMap((s) => [...s.needs]));
+  // Event stages resolve and write claim-checked payloads (CloudEvents dataref) through the object store.
+  if (stages.some((s) => s.kind === 'event')) needs.add('objects');
   const ports = await buildPorts(cfg, { needs, log });
   for (const n of ports.notices) log.warn(n);
   const ctx: StageContext = {

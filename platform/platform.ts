@@ -66,6 +66,7 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
         name: t.name,
         partitions: cfg.bus.kind === 'memory' ? Math.min(t.partitions, 3) : t.partitions,
         retentionMs: t.retentionMs,
+        maxMessageBytes: t.maxMessageBytes,
       })),
     );
     const ctx: StageContext = {

@@ -6,9 +6,16 @@
  * durable on the bus. Anything else is `retry`, and the host asks its transport to deliver it again.
  */
 import { createHash } from 'node:crypto';
-import { UnavailableError } from '../core/ports.js';
+import { UnavailableError, type BusRecord } from '../core/ports.js';
 import { fromBusRecord, newEvent, toBusRecord, type CloudEvent } from '../events/cloudevents.js';
-import { CE_SOURCE, TOPICS, topicByCeType, topicByName, type TopicDef } from '../events/registry.js';
+import {
+  CE_SOURCE,
+  inlineLimit,
+  TOPICS,
+  topicByCeType,
+  topicByName,
+  type TopicDef,
+} from '../events/registry.js';
 import type { ObjectCreated, ObjectCreatedNotification } from '../events/schemas.js';
 import { decodePayload } from '../events/validate.js';
 import type { EventStage, Inbound, Outcome, StageContext, Transport } from './stage.js';
@@ -82,25 +89,40 @@ async function publishEmits(
   input = 0,
 ): Promise<void> {
   if (outcome.status !== 'done' || !outcome.emit?.length) return;
-  const byTopic = new Map<string, ReturnType<typeof toBusRecord>[]>();
+  const byTopic = new Map<string, BusRecord[]>();
+  const offloads: { ref: string; body: Uint8Array; contentType: string }[] = [];
   // One delivery can fan out into several inputs (object notifications with several records): the input index keeps
   // their emit ids distinct, while the first input keeps the plain, stable id.
   const scope = input === 0 ? stage.name : `${stage.name}#${input}`;
   outcome.emit.forEach((e, i) => {
     const def = TOPICS[e.topic];
-    const ev = newEvent(def, {
+    let ev = newEvent(def, {
       source: CE_SOURCE.stage(stage.name),
       data: e.data,
       id: emitId(parent.id, scope, i),
       ...(e.subject !== undefined ? { subject: e.subject } : {}),
       ...(e.extensions ? { extensions: e.extensions } : {}),
     });
+    if (ev.data.length > inlineLimit(def)) {
+      // Claim check (CloudEvents `dataref`): the payload goes to the object store, the event carries the reference.
+      const ref = `${CLAIM_CHECK_PREFIX}${def.name}/${ev.id}`;
+      offloads.push({ ref, body: ev.data, contentType: def.contentType });
+      ev = { ...ev, data: new Uint8Array(), extensions: { ...ev.extensions, dataref: ref } };
+    }
     const list = byTopic.get(def.name) ?? [];
     list.push(toBusRecord(ev, e.key));
     byTopic.set(def.name, list);
   });
+  if (offloads.length > 0) {
+    if (!ctx.objects)
+      throw new Error(`stage ${stage.name} emits payloads too large to inline but has no object store`);
+    for (const o of offloads) await ctx.objects.put(o.ref, o.body, { contentType: o.contentType });
+  }
   for (const [topic, records] of byTopic) await ctx.bus.publish(topic, records);
 }
+
+/** Where claim-checked payloads (too large to travel inline on the bus) live in the object store. */
+export const CLAIM_CHECK_PREFIX = 'events/';
 
 /** Publishes a dead letter for a delivery; rejects if the bus cannot take it (the host must then retry). */
 export async function deadLetter(
@@ -177,7 +199,22 @@ export async function processEvent(stage: EventStage, ctx: StageContext, d: Deli
 
   const def = resolveTopic(stage, d);
   if (typeof def === 'string') return toDlq(def);
-  const decoded = decodePayload(def, d.event.data);
+  let payload = d.event.data;
+  const dataref = d.event.extensions['dataref'];
+  if (dataref !== undefined) {
+    if (!dataref.startsWith(CLAIM_CHECK_PREFIX))
+      return toDlq(`dataref ${dataref} is outside ${CLAIM_CHECK_PREFIX}`);
+    if (!ctx.objects)
+      return finish({
+        result: 'retry',
+        reason: `stage ${stage.name} has no object store to resolve dataref ${dataref}`,
+      });
+    const body = await ctx.objects.get(dataref).catch(() => null);
+    if (body === null)
+      return finish({ result: 'retry', reason: `claim-checked payload ${dataref} is not readable (yet)` });
+    payload = body;
+  }
+  const decoded = decodePayload(def, payload);
   if (!decoded.ok) return toDlq(decoded.error);
 
   const inputs: Inbound<unknown>[] = [];

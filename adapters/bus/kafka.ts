@@ -383,7 +383,12 @@ export class KafkaBus implements Bus {
           topic: t.name,
           numPartitions: t.partitions,
           replicationFactor: this.options.replicationFactor ?? -1,
-          configEntries: [{ name: 'retention.ms', value: String(t.retentionMs) }],
+          configEntries: [
+            { name: 'retention.ms', value: String(t.retentionMs) },
+            ...(t.maxMessageBytes !== undefined
+              ? [{ name: 'max.message.bytes', value: String(t.maxMessageBytes) }]
+              : []),
+          ],
         })),
       });
     } catch (e) {

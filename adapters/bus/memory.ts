@@ -114,8 +114,13 @@ interface Topic {
   readonly name: string;
   readonly partitions: Partition[];
   readonly retentionMs: number;
+  /** Like Kafka's max.message.bytes: a larger record is refused. */
+  readonly maxMessageBytes: number;
   rr: number;
 }
+
+/** Kafka's broker default for message.max.bytes (1 MiB plus record-batch overhead). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
 interface PartitionCursor {
   /** Next offset to deliver = committed offset (Kafka convention: the offset of the next record to read). */
@@ -204,7 +209,8 @@ export class MemoryBus implements Bus {
           `ensureTopics: topic ${t.name} needs a positive integer partition count, got ${String(t.partitions)}`,
         );
       }
-      if (!this.topics.has(t.name)) this.createTopic(t.name, t.partitions, t.retentionMs);
+      if (!this.topics.has(t.name))
+        this.createTopic(t.name, t.partitions, t.retentionMs, t.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     }
   }
 
@@ -217,6 +223,15 @@ export class MemoryBus implements Bus {
       );
     records.forEach((r, i) => checkRecord(topic, r, i));
     const t = this.topicOrCreate(topic);
+    for (const r of records) {
+      // What Kafka counts: key + value + headers (record overhead aside).
+      let size = r.value.length + (r.key === null ? 0 : Buffer.byteLength(r.key));
+      for (const [k, v] of Object.entries(r.headers)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
+      if (size > t.maxMessageBytes)
+        throw new Error(
+          `record of ${size} bytes is larger than the max message size of ${topic} (${t.maxMessageBytes} bytes)`,
+        );
+    }
     const now = Date.now();
     for (const r of records) {
       const n = t.partitions.length;
@@ -352,10 +367,16 @@ export class MemoryBus implements Bus {
     if (this.closed) throw new Error('MemoryBus is closed');
   }
 
-  private createTopic(name: string, partitions: number, retentionMs: number): Topic {
+  private createTopic(
+    name: string,
+    partitions: number,
+    retentionMs: number,
+    maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES,
+  ): Topic {
     const t: Topic = {
       name,
       retentionMs,
+      maxMessageBytes,
       rr: 0,
       partitions: Array.from({ length: partitions }, () => ({ base: 0, records: [] })),
     };

@@ -14,6 +14,7 @@ import { s3NotificationFor } from '../../adapters/objects/archive-keys.js';
 import { TOPICS } from '../../events/registry.js';
 import { loadConfig, type Config } from '../../platform/config.js';
 import { startPlatform, type Platform } from '../../platform/platform.js';
+import { stageCounts } from '../../platform/demo.js';
 import { otlpHttpExport, OtlpGrpcSender } from '../../platform/senders.js';
 import { createLogger } from '../../runtime/observability.js';
 import {
@@ -68,6 +69,8 @@ beforeAll(async () => {
       SLO_SCOUT_S3_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
       SLO_SCOUT_MILVUS_ADDRESS: requireService('milvus'),
       SLO_SCOUT_TENANT: `it-${run}`,
+      // .ci/run lays out the real all-MiniLM-L6-v2 and exports its directory.
+      SLO_SCOUT_MODEL_DIR: process.env['SLO_SCOUT_MODEL_DIR'],
     },
     { ports: { otlpGrpc: 0, otlpHttp: 0, logHttp: 0, api: 0 } },
   );
@@ -171,7 +174,9 @@ describe('pipeline on Kafka, PostgreSQL, S3 and Milvus', () => {
     expect(raw.KeyCount ?? 0).toBeGreaterThan(0);
     s3.destroy();
 
-    // Embeddings reached Milvus.
+    // Embeddings reached Milvus, and no stage dead-lettered anything.
     expect(await platform.ports.vectors!.count('templates')).toBeGreaterThan(0);
+    expect(stageCounts(platform.metrics.render()).deadLettered).toBe(0);
+    if (process.env['SLO_SCOUT_MODEL_DIR']) expect(platform.ports.embedder!.kind).toBe('transformers');
   }, 240_000);
 });
