@@ -6,7 +6,7 @@ import { access } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Embedder } from '../../core/ports.js';
 import { LexicalEmbedder } from './lexical.js';
-import { DEFAULT_MODEL_ID, TransformersEmbedder } from './transformers.js';
+import { DEFAULT_MODEL_ID, TransformersEmbedder, TransformersUnavailableError } from './transformers.js';
 
 export { LexicalEmbedder, LEXICAL_DIM, LEXICAL_MODEL, lexicalEmbed } from './lexical.js';
 export { DEFAULT_MODEL_ID, TransformersEmbedder } from './transformers.js';
@@ -82,13 +82,18 @@ export async function createEmbedder(options: CreateEmbedderOptions = {}): Promi
 
   const located = await locateModel(modelDir, modelId);
   if (located) {
-    const embedder = await TransformersEmbedder.load({
-      modelDir: located.root,
-      modelId: located.modelId,
-      quantized: located.quantized,
-      allowRemote: options.allowRemote ?? false,
-    });
-    return { embedder };
+    try {
+      const embedder = await TransformersEmbedder.load({
+        modelDir: located.root,
+        modelId: located.modelId,
+        quantized: located.quantized,
+        allowRemote: options.allowRemote ?? false,
+      });
+      return { embedder };
+    } catch (e) {
+      if (e instanceof TransformersUnavailableError) return fallback(e.message);
+      throw e;
+    }
   }
   if (options.allowRemote) {
     try {

@@ -35,6 +35,11 @@ type Extractor = ((
   dispose?: () => Promise<void>;
 };
 
+/** The Transformers.js runtime itself is missing (it is an optional dependency); callers fall back. */
+export class TransformersUnavailableError extends Error {
+  override readonly name = 'TransformersUnavailableError';
+}
+
 export class TransformersEmbedder implements Embedder {
   readonly kind = 'transformers' as const;
 
@@ -52,7 +57,16 @@ export class TransformersEmbedder implements Embedder {
     const batchSize = options.batchSize ?? (quantized ? 1 : 32);
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new Error('TransformersEmbedder: batchSize must be >= 1');
-    const { pipeline, env } = await import('@xenova/transformers');
+    let lib: typeof import('@xenova/transformers');
+    try {
+      lib = await import('@xenova/transformers');
+    } catch (e) {
+      throw new TransformersUnavailableError(
+        `Transformers.js (@xenova/transformers, an optional dependency) could not be loaded: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
+    const { pipeline, env } = lib;
     env.localModelPath = options.modelDir.endsWith('/') ? options.modelDir : `${options.modelDir}/`;
     env.allowRemoteModels = options.allowRemote ?? false;
     env.allowLocalModels = true;
