@@ -2,7 +2,7 @@
 import { createLogger, createMetrics } from '../runtime/observability.js';
 import type { PortName, Stage, StageContext } from '../runtime/stage.js';
 import type { Config } from './config.js';
-import { buildPorts, type Ports } from './ports.js';
+import { buildPorts, stageContext, type Ports } from './ports.js';
 
 export async function contextFor(
   stages: readonly Stage[],
@@ -15,15 +15,6 @@ export async function contextFor(
   if (stages.some((s) => s.kind === 'event')) needs.add('objects');
   const ports = await buildPorts(cfg, { needs, log });
   for (const n of ports.notices) log.warn(n);
-  const ctx: StageContext = {
-    bus: ports.bus,
-    ...(ports.db ? { db: ports.db } : {}),
-    ...(ports.objects ? { objects: ports.objects } : {}),
-    ...(ports.vectors ? { vectors: ports.vectors } : {}),
-    ...(ports.embedder ? { embedder: ports.embedder } : {}),
-    metrics,
-    log,
-    now: () => new Date(),
-  };
+  const ctx = stageContext(ports, metrics, log);
   return { ctx, ports, metrics };
 }

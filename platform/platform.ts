@@ -14,7 +14,7 @@ import { createLogger, createMetrics } from '../runtime/observability.js';
 import { publishEvent } from '../runtime/publish.js';
 import type { EventStage, HttpStage, PortName, StageContext } from '../runtime/stage.js';
 import type { Config } from './config.js';
-import { buildPorts, type Ports } from './ports.js';
+import { buildPorts, stageContext, type Ports } from './ports.js';
 
 export interface Platform {
   readonly ports: Ports;
@@ -69,16 +69,7 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
         maxMessageBytes: t.maxMessageBytes,
       })),
     );
-    const ctx: StageContext = {
-      bus: ports.bus,
-      ...(ports.db ? { db: ports.db } : {}),
-      ...(ports.objects ? { objects: ports.objects } : {}),
-      ...(ports.vectors ? { vectors: ports.vectors } : {}),
-      ...(ports.embedder ? { embedder: ports.embedder } : {}),
-      metrics,
-      log,
-      now: () => new Date(),
-    };
+    const ctx = stageContext(ports, metrics, log);
     ctxRef = ctx;
     const eventStages = FUNCTIONS.filter((f): f is EventStage => f.kind === 'event');
     const httpStages = FUNCTIONS.filter((f): f is HttpStage => f.kind === 'http');

@@ -2,7 +2,7 @@
  * Builds the ports a process needs from its Config: real adapters when configured, embedded twins otherwise.
  * This is the only place that chooses implementations.
  */
-import type { Bus, Database, Embedder, Logger, ObjectStore, VectorStore } from '../core/ports.js';
+import type { Bus, Database, Embedder, Logger, Metrics, ObjectStore, VectorStore } from '../core/ports.js';
 import { MemoryBus } from '../adapters/bus/memory.js';
 import { KafkaBus } from '../adapters/bus/kafka.js';
 import { FsObjectStore } from '../adapters/objects/fs.js';
@@ -13,7 +13,7 @@ import { MilvusVectorStore } from '../adapters/vectors/milvus.js';
 import { PgVectorStore } from '../adapters/vectors/pgvector.js';
 import { createEmbedder } from '../adapters/embedder/index.js';
 import type { ObjectInfo } from '../core/ports.js';
-import type { PortName } from '../runtime/stage.js';
+import type { PortName, StageContext } from '../runtime/stage.js';
 import type { Config } from './config.js';
 
 export interface Ports {
@@ -25,6 +25,20 @@ export interface Ports {
   /** Human-readable notices (e.g. "no embedding model; lexical fallback"). */
   notices: string[];
   close(): Promise<void>;
+}
+
+/** The StageContext every host hands its stages, over a set of built ports. */
+export function stageContext(ports: Ports, metrics: Metrics, log: Logger): StageContext {
+  return {
+    bus: ports.bus,
+    ...(ports.db ? { db: ports.db } : {}),
+    ...(ports.objects ? { objects: ports.objects } : {}),
+    ...(ports.vectors ? { vectors: ports.vectors } : {}),
+    ...(ports.embedder ? { embedder: ports.embedder } : {}),
+    metrics,
+    log,
+    now: () => new Date(),
+  };
 }
 
 export interface BuildOptions {

@@ -4,6 +4,7 @@
  *
  * jsonb parameters are always passed as JSON text (node-postgres would turn a JS array into a PostgreSQL array).
  */
+import type { SpanEdge } from '../../core/callgraph.js';
 import type { SqlExecutor } from '../../core/ports.js';
 import type { ArtifactSet, PolicyDecision, Recommendations, Rollup } from '../../events/schemas.js';
 
@@ -471,14 +472,8 @@ export async function resolveEdges(db: SqlExecutor, options: ResolveOptions = {}
   return { resolved: num(res.rows[0]?.n ?? 0), deleted: del.rowCount };
 }
 
-export interface EdgeRow {
-  readonly service: string;
-  readonly operation: string;
-  readonly spanKind: number;
-  /** '' for root edges (no parent). */
-  readonly parentService: string;
-  readonly parentOperation: string;
-  readonly count: number;
+/** A stored call-graph edge: the core's SpanEdge plus when it was seen. */
+export interface EdgeRow extends SpanEdge {
   readonly firstSeen: string;
   readonly lastSeen: string;
 }
