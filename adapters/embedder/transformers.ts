@@ -4,6 +4,7 @@
  * transformers.js expects: `<modelDir>/<modelId>/{config.json, tokenizer.json, tokenizer_config.json, onnx/*.onnx}`.
  * Remote downloads are off unless `allowRemote` is set.
  */
+import type * as Transformers from '@xenova/transformers';
 import type { Embedder } from '../../core/ports.js';
 
 export const DEFAULT_MODEL_ID = 'Xenova/all-MiniLM-L6-v2';
@@ -57,7 +58,7 @@ export class TransformersEmbedder implements Embedder {
     const batchSize = options.batchSize ?? (quantized ? 1 : 32);
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new Error('TransformersEmbedder: batchSize must be >= 1');
-    let lib: typeof import('@xenova/transformers');
+    let lib: typeof Transformers;
     try {
       lib = await import('@xenova/transformers');
     } catch (e) {

@@ -16,7 +16,17 @@ import { PgVectorStore } from '../../adapters/vectors/pgvector.js';
 import { FsObjectStore } from '../../adapters/objects/fs.js';
 import { s3NotificationFor } from '../../adapters/objects/archive-keys.js';
 import { LexicalEmbedder } from '../../adapters/embedder/lexical.js';
-import { analyze, api, embed, fingerprint, FUNCTIONS, generate, importer, policy, rollup } from '../../functions/index.js';
+import {
+  analyze,
+  api,
+  embed,
+  fingerprint,
+  FUNCTIONS,
+  generate,
+  importer,
+  policy,
+  rollup,
+} from '../../functions/index.js';
 import { createMetrics, noopLogger } from '../../runtime/observability.js';
 import type { StageContext } from '../../runtime/stage.js';
 import { describe, expect, it } from 'vitest';
@@ -31,7 +41,10 @@ function sharedPorts() {
   shared ??= (async () => {
     const db = await PgliteDatabase.open({});
     await db.migrate();
-    const objects = new FsObjectStore({ root: mkdtempSync(join(tmpdir(), 'slo-scout-hosts-')), bucket: BUCKET });
+    const objects = new FsObjectStore({
+      root: mkdtempSync(join(tmpdir(), 'slo-scout-hosts-')),
+      bucket: BUCKET,
+    });
     const now = 1_764_000_000_000;
     const trace = encodeTraces([
       {
@@ -48,7 +61,11 @@ function sharedPorts() {
             endTimeUnixNano: String(BigInt(now + 42) * 1_000_000n),
             statusCode: StatusCode.UNSET,
             statusMessage: '',
-            attributes: { 'http.request.method': 'POST', 'http.route': '/checkout', 'http.response.status_code': 200 },
+            attributes: {
+              'http.request.method': 'POST',
+              'http.route': '/checkout',
+              'http.response.status_code': 200,
+            },
           },
         ],
       },
@@ -76,7 +93,10 @@ async function makeCtx(bus: Bus): Promise<StageContext> {
 const recommendations = JSON.parse(
   readFileSync(new URL('../golden/generate/input.recommendations.json', import.meta.url), 'utf8'),
 ) as Recommendations;
-const artifactSet = generateArtifacts(recommendations, { setId: 'as-contract', generatedAt: recommendations.generated_at });
+const artifactSet = generateArtifacts(recommendations, {
+  setId: 'as-contract',
+  generatedAt: recommendations.generated_at,
+});
 const nanos = '1764000000000000000';
 
 const cases: HostCase[] = [
@@ -134,7 +154,11 @@ const cases: HostCase[] = [
     valid: {
       topic: 'embeddingRequests',
       key: 'users',
-      data: { items: [{ id: 'tpl_contract', kind: 'log_template', service: 'users', text: 'login failed for <EMAIL>' }] },
+      data: {
+        items: [
+          { id: 'tpl_contract', kind: 'log_template', service: 'users', text: 'login failed for <EMAIL>' },
+        ],
+      },
     },
     invalid: { data: { items: [{ id: 'tpl_contract', service: 'users', text: 'x' }] }, field: 'kind' },
     emits: [],
@@ -176,7 +200,10 @@ const cases: HostCase[] = [
         'minio',
       ),
     },
-    invalid: { data: { EventName: 's3:ObjectCreated:Put', Key: `${BUCKET}/${IMPORT_KEY}` }, field: 'Records' },
+    invalid: {
+      data: { EventName: 's3:ObjectCreated:Put', Key: `${BUCKET}/${IMPORT_KEY}` },
+      field: 'Records',
+    },
     emits: [{ topic: 'otlpTraces', count: 1 }],
   },
   { stage: api, request: { method: 'GET', path: '/healthz' }, expect: { status: 200 } },
