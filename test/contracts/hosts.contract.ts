@@ -347,6 +347,10 @@ function eventStageContract(c: EventStageCase, makeCtx: MakeCtx): void {
   if (objects && !first)
     throw new Error(`case ${c.stage.name}: valid data must be an object-created notification`);
   const emitsSomething = c.emits.length > 0;
+  // A stage that emits nothing is acked even while the bus is down, so the outage scenarios do not apply to it.
+  const itWhenEmitting = (name: string, fn: () => Promise<void>) => {
+    if (emitsSomething) it(name, fn);
+  };
 
   describe(`hosts contract: ${c.stage.name}`, () => {
     let bus: RecordingBus;
@@ -416,7 +420,7 @@ function eventStageContract(c: EventStageCase, makeCtx: MakeCtx): void {
         expect(s.calls()).toBe(3);
       });
 
-      it.skipIf(!emitsSomething)(
+      itWhenEmitting(
         'while the bus cannot take emits nothing is acked; after recovery it is processed',
         async () => {
           const s = instrument(c.stage);
@@ -520,7 +524,7 @@ function eventStageContract(c: EventStageCase, makeCtx: MakeCtx): void {
         expect(bus.total()).toBe(0);
       });
 
-      it.skipIf(!emitsSomething)('the bus failing during emit -> 503, never acked', async () => {
+      itWhenEmitting('the bus failing during emit -> 503, never acked', async () => {
         bus.failing = () => true;
         const { headers, body } = knativeBinary(eventFor(c));
         const r = await withKnative(c.stage, ctx, (base) => send(base, '/', { headers, body }));
@@ -598,20 +602,17 @@ function eventStageContract(c: EventStageCase, makeCtx: MakeCtx): void {
         expect(bus.records(DLQ)).toHaveLength(0);
       });
 
-      it.skipIf(!emitsSomething)(
-        'the bus failing during emit -> the record is in batchItemFailures',
-        async () => {
-          bus.failing = () => true;
-          const res = (await run(
-            c.stage,
-            kafkaLambdaEvent('self-managed', [record({ offset: 3 })]),
-          )) as KafkaBatchResponse;
-          expect(res.batchItemFailures).toEqual([
-            { itemIdentifier: { partition: `${def.name}-0`, offset: 3 } },
-          ]);
-          expect(bus.total()).toBe(0);
-        },
-      );
+      itWhenEmitting('the bus failing during emit -> the record is in batchItemFailures', async () => {
+        bus.failing = () => true;
+        const res = (await run(
+          c.stage,
+          kafkaLambdaEvent('self-managed', [record({ offset: 3 })]),
+        )) as KafkaBatchResponse;
+        expect(res.batchItemFailures).toEqual([
+          { itemIdentifier: { partition: `${def.name}-0`, offset: 3 } },
+        ]);
+        expect(bus.total()).toBe(0);
+      });
 
       it('API Gateway v2 POST with a binary CloudEvent -> 202 / invalid -> 202 + DLQ / retryable -> 503', async () => {
         const call = async (stage: EventStage, ev: CloudEvent) => {
