@@ -2,6 +2,8 @@
  * Builds the ports a process needs from its Config: real adapters when configured, embedded twins otherwise.
  * This is the only place that chooses implementations.
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Bus, Database, Embedder, Logger, Metrics, ObjectStore, VectorStore } from '../core/ports.js';
 import { MemoryBus } from '../adapters/bus/memory.js';
 import { KafkaBus } from '../adapters/bus/kafka.js';
@@ -41,6 +43,12 @@ export function stageContext(ports: Ports, metrics: Metrics, log: Logger): Stage
   };
 }
 
+async function openPglite(dataDir: string | null): Promise<Database> {
+  if (dataDir === null) return PgliteDatabase.open({});
+  await mkdir(dirname(resolve(dataDir)), { recursive: true });
+  return PgliteDatabase.open({ dataDir });
+}
+
 export interface BuildOptions {
   readonly needs: ReadonlySet<PortName>;
   readonly log: Logger;
@@ -70,7 +78,7 @@ export async function buildPorts(cfg: Config, opts: BuildOptions): Promise<Ports
       const db: Database =
         cfg.database.kind === 'postgres'
           ? new PgDatabase({ connectionString: cfg.database.url })
-          : await PgliteDatabase.open(cfg.database.dataDir === null ? {} : { dataDir: cfg.database.dataDir });
+          : await openPglite(cfg.database.dataDir);
       closers.push(() => db.close());
       ports.db = db;
     }
