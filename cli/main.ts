@@ -17,8 +17,10 @@ import { createLogger } from '../runtime/observability.js';
 import { UnavailableError } from '../core/ports.js';
 import { triggerTopics } from '../runtime/process.js';
 import { printSummary } from './summary.js';
+import { registerAll } from './commands/index.js';
+import { EXIT, intOption, JobFailed, usageError } from './commands/types.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, config: 3, unavailable: 69, internal: 70 } as const;
+export { EXIT };
 
 function version(): string {
   try {
@@ -32,19 +34,6 @@ function version(): string {
 }
 
 const ENV_HELP = `\nEnvironment (defaults in brackets):\n${describeConfig()}\n`;
-
-function intOption(name: string, min: number, max: number) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new CommanderError(
-        EXIT.usage,
-        'slo-scout.usage',
-        `${name} must be an integer from ${min} to ${max}, got "${v}"`,
-      );
-    return n;
-  };
-}
 
 function waitForSignal(): Promise<string> {
   return new Promise((res) => {
@@ -167,11 +156,7 @@ function build(out: (s: string) => void, errOut: (s: string) => void): Command {
     .action(async (name: string, o: { port: number; host: string }) => {
       const fn = functionByName(name);
       if (!fn)
-        throw new CommanderError(
-          EXIT.usage,
-          'slo-scout.usage',
-          `unknown function "${name}"; known: ${FUNCTIONS.map((f) => f.name).join(', ')}`,
-        );
+        throw usageError(`unknown function "${name}"; known: ${FUNCTIONS.map((f) => f.name).join(', ')}`);
       const cfg = loadConfig(process.env);
       const { ctx, ports } = await contextFor([fn], cfg);
       const server = createKnativeServer([fn], ctx, { port: o.port, host: o.host });
@@ -231,12 +216,7 @@ function build(out: (s: string) => void, errOut: (s: string) => void): Command {
     .argument('<topic>', `topic name or id, e.g. ${TOPICS.fingerprints.name}`)
     .action((name: string) => {
       const t = topicByName(name) ?? (TOPICS as Record<string, (typeof ALL_TOPICS)[number]>)[name];
-      if (!t)
-        throw new CommanderError(
-          EXIT.usage,
-          'slo-scout.usage',
-          `unknown topic "${name}"; run \`slo-scout events list\``,
-        );
+      if (!t) throw usageError(`unknown topic "${name}"; run \`slo-scout events list\``);
       if (t.schema === null)
         out(
           JSON.stringify(
@@ -259,6 +239,8 @@ function build(out: (s: string) => void, errOut: (s: string) => void): Command {
         `${describeConfig()}\n\nEffective: bus=${cfg.bus.kind} database=${cfg.database.kind} objects=${cfg.objects.kind} vectors=${cfg.vectors.kind} model_dir=${cfg.model.dir}\n`,
       );
     });
+
+  registerAll(program, { out, err: errOut });
 
   program.addOption(new Option('--no-color', 'accepted for compatibility; output is plain text').hideHelp());
   return program;
@@ -300,6 +282,10 @@ export async function run(
     }
     if (e instanceof DemoIncomplete) {
       io.err(`slo-scout: demo incomplete: ${e.message}\n`);
+      return EXIT.failed;
+    }
+    if (e instanceof JobFailed) {
+      io.err(`slo-scout: ${e.message}\n`);
       return EXIT.failed;
     }
     io.err(`slo-scout: ${(e as Error).message}\n`);

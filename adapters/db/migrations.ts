@@ -6,6 +6,10 @@
  * applied by the first `migrate()` that finds the feature available.
  */
 import { METRIC_INVENTORY_SQL } from './inventory.js';
+import { ANALYSIS_MIGRATIONS } from './migrations/analysis.js';
+import { ARTIFACTS_MIGRATIONS } from './migrations/artifacts.js';
+import { FINGERPRINT_MIGRATIONS } from './migrations/fingerprint.js';
+import { STORAGE_MIGRATIONS } from './migrations/storage.js';
 import {
   UnavailableError,
   type DatabaseFeatures,
@@ -170,11 +174,20 @@ SELECT create_hypertable('rollups', 'minute',
   if_not_exists => true);
 `;
 
-export const MIGRATIONS: readonly Migration[] = [
+const BASE_MIGRATIONS: readonly Migration[] = [
   { id: '001_base', sql: M001_BASE },
   { id: '002_timescale_rollups', requires: 'timescale', sql: M002_TIMESCALE },
   { id: '003_metric_inventory', sql: METRIC_INVENTORY_SQL },
 ];
+
+/** Every migration, in id order: the base schema here, plus each area's own list (adapters/db/migrations/*.ts). */
+export const MIGRATIONS: readonly Migration[] = [
+  ...BASE_MIGRATIONS,
+  ...STORAGE_MIGRATIONS,
+  ...FINGERPRINT_MIGRATIONS,
+  ...ANALYSIS_MIGRATIONS,
+  ...ARTIFACTS_MIGRATIONS,
+].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
 /** What a database adapter hands the migration runner. */
 export interface MigrationTarget {

@@ -1,0 +1,7 @@
+/**
+ * Migrations owned by the analysis area. Ids are `NNN_description` and must sort after every id already in MIGRATIONS
+ * (adapters/db/migrations.ts assembles all areas and sorts them); never edit a migration that has shipped, add one.
+ */
+import type { Migration } from '../migrations.js';
+
+export const ANALYSIS_MIGRATIONS: readonly Migration[] = [];

@@ -1,0 +1,5 @@
+/** CLI commands of the knowledge area. */
+import type { Command } from 'commander';
+import type { CliIo } from './types.js';
+
+export function register(_program: Command, _io: CliIo): void {}
