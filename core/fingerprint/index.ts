@@ -26,7 +26,7 @@ export {
   WILDCARD,
   maskWord,
   type AddResult,
-  type MinerNodeSnapshot,
+  type ClusterSnapshot,
   type MinerOptions,
   type MinerSnapshot,
   type TemplateInfo,

@@ -32,7 +32,7 @@ import { stableId } from '../hash.js';
 export const WILDCARD = '<*>';
 
 export interface MinerOptions {
-  /** Minimum share of matching positions to join a cluster (0..1]. Default 0.5. */
+  /** Minimum share of matching positions to join a cluster (0..1]. Default 0.6. */
   readonly simThreshold?: number;
   /** Max children per inner tree node before new tokens route to `<*>`. Default 100. */
   readonly maxChildren?: number;
@@ -40,6 +40,11 @@ export interface MinerOptions {
   readonly depth?: number;
   /** Lines with more tokens keep the first `maxTokens - 1` and fold the rest into one `<*>`. Default 256. */
   readonly maxTokens?: number;
+  /**
+   * A position where lines differ in plain words (no digits) stays split by value while it has at most this many
+   * distinct values (`started`/`finished`, `Begin`/`End`); one more and it becomes a variable. 1 disables. Default 2.
+   */
+  readonly maxSplitValues?: number;
 }
 
 export interface AddResult {
@@ -56,20 +61,26 @@ export interface TemplateInfo {
   readonly count: number;
 }
 
-export interface MinerNodeSnapshot {
-  /** Children in insertion order: [token, node]. */
-  readonly c: [string, MinerNodeSnapshot][];
-  /** Cluster ids at this node (leaves only), in creation order. */
-  readonly k: string[];
+/** One cluster: masked tokens, count, split positions ([position, [value, count][] | null = variable]), ids issued. */
+export interface ClusterSnapshot {
+  readonly id: string;
+  readonly tokens: string[];
+  readonly count: number;
+  readonly split: [number, [string, number][] | null][];
+  readonly issued: [string, string[]][];
 }
 
 export interface MinerSnapshot {
-  readonly version: 1;
+  readonly version: 2;
   readonly options: Required<MinerOptions>;
-  readonly clusters: { id: string; tokens: string[]; count: number }[];
-  /** Token-count level: [length, subtree]. */
-  readonly tree: [number, MinerNodeSnapshot][];
+  readonly clusters: ClusterSnapshot[];
   readonly aliases: Record<string, string>;
+}
+
+interface SplitPos {
+  readonly pos: number;
+  /** Distinct values seen with their counts; null once the position has proved to be a variable. */
+  values: Map<string, number> | null;
 }
 
 interface Cluster {
@@ -77,7 +88,17 @@ interface Cluster {
   tokens: string[];
   template: string;
   count: number;
+  /** Positions generalised from word-vs-word differences, in position order. */
+  split: SplitPos[];
+  /** Ids handed out for this cluster's sub-groups -> the split values they stand for (aligned with `split`). */
+  issued: Map<string, string[]>;
+  /** Set when merged away: cached signatures follow it to the survivor. */
+  mergedInto: Cluster | null;
 }
+
+const SIG_CACHE_CAP = 200_000;
+const MAX_SPLIT_POSITIONS = 3;
+const MAX_ISSUED = 64;
 
 interface Node {
   readonly children: Map<string, Node>;
@@ -123,6 +144,23 @@ interface Scratch {
   pieces: string[];
   /** pieceStart[i]..pieceStart[i+1] are word i's pieces. */
   pieceStart: number[];
+  /** Offset in the message where each word starts. */
+  starts: number[];
+}
+
+/** True when a word looks like a filesystem path or URL (a variable whatever its characters). */
+function isPathLike(word: string, slashes: number): boolean {
+  const n = word.length;
+  if (n < 2) return false;
+  const c0 = word.charCodeAt(0);
+  if (c0 === 47) {
+    const c1 = word.charCodeAt(1);
+    return c1 !== 47 || n > 2; // '/x', '//host'
+  }
+  if (slashes >= 2) return true;
+  if (word.includes('://')) return true;
+  if ((c0 === 46 || c0 === 126) && word.charCodeAt(1) === 47) return true; // ./x ~/x
+  return word.includes('\\') && slashes === 0 && /[A-Za-z]:\\|\\\\/.test(word);
 }
 
 /**
@@ -145,26 +183,147 @@ export function maskWord(word: string, pieces: string[]): string {
     }
     if (eq < 0 && (cls(c) & C_KEYCHAR) === 0) keyOk = false;
   }
-  // key=value -> key=<*>
+  // key=value: the key stays, the value is masked by its own shape
   if (eq > 0 && keyOk && eq < n - 1 && word.charCodeAt(eq + 1) !== 61) {
-    pieces.push(word.slice(eq + 1));
-    return word.slice(0, eq + 1) + WILDCARD;
+    const value = word.slice(eq + 1);
+    let vSlashes = 0;
+    for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) === 47) vSlashes++;
+    if (isPathLike(value, vSlashes)) {
+      pieces.push(value);
+      return word.slice(0, eq + 1) + WILDCARD;
+    }
+    if (digits === 0) return word;
+    const mv = maskRuns(value, pieces);
+    return mv === value ? word : word.slice(0, eq + 1) + mv;
   }
-  if (digits === 0) return word;
-  // paths and URLs with a digit anywhere -> <*>
-  const c0 = word.charCodeAt(0);
-  if (
-    slashes >= 2 ||
-    (c0 === 47 && n > 1) ||
-    word.startsWith('./') ||
-    word.startsWith('~/') ||
-    word.includes('://') ||
-    word.includes('\\')
-  ) {
-    pieces.push(word);
-    return WILDCARD;
+  if (slashes > 0 || word.charCodeAt(0) === 46 || word.charCodeAt(0) === 126 || word.includes('\\')) {
+    if (isPathLike(word, slashes)) {
+      pieces.push(word);
+      return WILDCARD;
+    }
   }
-  return maskRuns(word, pieces);
+  if (word.includes('.')) {
+    const h = hostSpan(word);
+    if (h !== null) {
+      pieces.push(word.slice(h[0], h[1]));
+      return word.slice(0, h[0]) + WILDCARD + word.slice(h[1]);
+    }
+  }
+  if (digits === 0) {
+    const b = boolSpan(word);
+    if (b === null) return word;
+    pieces.push(word.slice(b[0], b[1]));
+    return word.slice(0, b[0]) + WILDCARD + word.slice(b[1]);
+  }
+  const before = pieces.length;
+  const m = maskRuns(word, pieces);
+  return m === word ? m : wholeIdentifier(word, m, pieces, before);
+}
+
+const isEdgePunct = (c: number): boolean =>
+  c === 40 ||
+  c === 41 ||
+  c === 91 ||
+  c === 93 ||
+  c === 123 ||
+  c === 125 ||
+  c === 44 ||
+  c === 59 ||
+  c === 58 ||
+  c === 34 ||
+  c === 39 ||
+  c === 60 ||
+  c === 62 ||
+  c === 46;
+
+/**
+ * An identifier-like word (letters, digits, `_ - . : / @ #`) that holds a variable is one variable as a whole:
+ * `broadcast_9_piece0`, `rdd_2_1`, `an14`, `blk_-42` -> `<*>`. Edge punctuation (brackets, commas, quotes) stays.
+ */
+function wholeIdentifier(word: string, masked: string, pieces: string[], before: number): string {
+  let a = 0;
+  let b = word.length;
+  while (a < b && isEdgePunct(word.charCodeAt(a))) a++;
+  while (b > a && isEdgePunct(word.charCodeAt(b - 1))) b--;
+  if (a >= b) return masked;
+  for (let i = a; i < b; i++) {
+    const c = word.charCodeAt(i);
+    if (!(
+      isAlnum(c) ||
+      c === 95 ||
+      c === 45 ||
+      c === 46 ||
+      c === 58 ||
+      c === 47 ||
+      c === 64 ||
+      c === 35 ||
+      c === 43
+    ))
+      return masked;
+  }
+  pieces.length = before;
+  pieces.push(word.slice(a, b));
+  return a === 0 && b === word.length ? WILDCARD : word.slice(0, a) + WILDCARD + word.slice(b);
+}
+
+const BOOL_WORDS = new Set([
+  'true',
+  'false',
+  'null',
+  'True',
+  'False',
+  'Null',
+  'TRUE',
+  'FALSE',
+  'NULL',
+  'nil',
+  'None',
+]);
+
+/** A boolean/null literal after `:` or `=` or alone (`isOverlap:false`, `ret:true`): [start, end) or null. */
+function boolSpan(word: string): [number, number] | null {
+  const n = word.length;
+  if (n < 3) return null;
+  let end = n;
+  while (end > 0 && isEdgePunct(word.charCodeAt(end - 1)) && word.charCodeAt(end - 1) !== 58) end--;
+  let start = end;
+  while (start > 0 && isAlnum(word.charCodeAt(start - 1))) start--;
+  if (end - start < 3 || end - start > 5) return null;
+  if (start > 0) {
+    const p = word.charCodeAt(start - 1);
+    if (p !== 58 && p !== 61 && p !== 40 && p !== 91 && p !== 34) return null;
+  }
+  return BOOL_WORDS.has(word.slice(start, end)) ? [start, end] : null;
+}
+
+/** Top-level and common private domain suffixes that make a dotted name a host name (`db1.corp.example.com`). */
+const HOST_SUFFIXES = new Set(
+  'com net org edu gov mil int io info biz co uk de fr jp cn ru br in it nl au ca us eu ch se es kr tw hk local lan internal corp home arpa'.split(
+    ' ',
+  ),
+);
+
+const isHostChar = (c: number): boolean =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46 || c === 95;
+
+/** [start, end) of a host name inside the word (labels joined by dots, ending in a known suffix), or null. */
+function hostSpan(word: string): [number, number] | null {
+  const n = word.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && !isHostChar(word.charCodeAt(i))) i++;
+    let j = i;
+    while (j < n && isHostChar(word.charCodeAt(j))) j++;
+    let end = j;
+    while (end > i && word.charCodeAt(end - 1) === 46) end--; // trailing dot of a sentence
+    const dot = word.lastIndexOf('.', end - 1);
+    if (dot > i && dot < end - 1 && word.charCodeAt(dot - 1) !== 46) {
+      const suffix = word.slice(dot + 1, end);
+      if (HOST_SUFFIXES.has(suffix) && !word.slice(i, dot).includes('..')) return [i, end];
+    }
+    i = j;
+  }
+  return null;
 }
 
 function maskRuns(word: string, pieces: string[]): string {
@@ -182,75 +341,34 @@ function maskRuns(word: string, pieces: string[]): string {
       i++;
       continue;
     }
-    // alnum run [i, j)
+    // alnum run [i, j): a variable when it holds a digit
     let j = i;
     let d = 0;
-    let hexLetters = 0;
-    let letters = 0;
-    let leadDigits = 0;
-    let inLead = true;
     while (j < n) {
-      const cj = word.charCodeAt(j);
-      const k = cls(cj);
+      const k = cls(word.charCodeAt(j));
       if ((k & (C_DIGIT | C_LETTER)) === 0) break;
-      if (k & C_DIGIT) {
-        d++;
-        if (inLead) leadDigits++;
-      } else {
-        inLead = false;
-        letters++;
-        if (k & C_HEXLETTER) hexLetters++;
-      }
+      if (k & C_DIGIT) d++;
       j++;
     }
-    const len = j - i;
-    let varStart = -1;
-    let varEnd = -1;
     if (d > 0) {
-      if (d === len) {
-        varStart = i;
-        varEnd = j;
-      } else if (
-        len > 2 &&
-        word.charCodeAt(i) === 48 &&
-        (word.charCodeAt(i + 1) | 32) === 120 &&
-        letters === hexLetters + 1
-      ) {
-        varStart = i; // 0x1f2e
-        varEnd = j;
-      } else if (letters === hexLetters && len >= 6) {
-        varStart = i; // hex id
-        varEnd = j;
-      } else if (leadDigits > 0 && leadDigits + letters === len && letters <= 4) {
-        varStart = i; // 250ms, 10KB: mask the number, keep the unit
-        varEnd = i + leadDigits;
-      } else {
-        // letters then >= 3 trailing digits: job12345 -> job<*>
-        let t = j;
-        while (t > i && (cls(word.charCodeAt(t - 1)) & C_DIGIT) !== 0) t--;
-        let allLetters = t > i;
-        for (let q = i; q < t && allLetters; q++)
-          if ((cls(word.charCodeAt(q)) & C_LETTER) === 0) allLetters = false;
-        if (allLetters && j - t >= 3) {
-          varStart = t;
-          varEnd = j;
-        } else if (leadDigits > 0 || len >= 8) {
-          varStart = i; // 31T10, 4a3b, long mixed id
-          varEnd = j;
-        }
-      }
-    }
-    if (varStart >= 0) {
+      let varStart = i;
+      const varEnd = j;
       // absorb a sign that follows a delimiter (blk_-42, =-3, leading -5)
-      if (varStart === i && varStart > 0) {
+      if (varStart > 0) {
         const s = word.charCodeAt(varStart - 1);
         if ((s === 45 || s === 43) && (varStart - 1 === 0 || !isAlnum(word.charCodeAt(varStart - 2))))
           varStart--;
       }
       masked = true;
       const gap = varStart - lastVarEnd;
-      if (gap === 1 && (cls(word.charCodeAt(lastVarEnd)) & C_CONNECTOR) !== 0 && copied === lastVarEnd) {
-        // collapse `<*>` + connector + `<*>` into one
+      if (
+        gap <= 2 &&
+        gap >= 1 &&
+        copied === lastVarEnd &&
+        (cls(word.charCodeAt(lastVarEnd)) & C_CONNECTOR) !== 0 &&
+        (gap === 1 || (cls(word.charCodeAt(lastVarEnd + 1)) & C_CONNECTOR) !== 0)
+      ) {
+        // collapse `<*>` + connector(s) + `<*>` into one
         pieces[lastPiece] = word.slice(lastPieceStart, varEnd);
         copied = varEnd;
       } else {
@@ -268,6 +386,21 @@ function maskRuns(word: string, pieces: string[]): string {
   return out + word.slice(copied);
 }
 
+const DATE_WORDS = new Set(
+  'Jan Feb Mar Apr May Jun Jul Aug Sep Sept Oct Nov Dec Mon Tue Wed Thu Fri Sat Sun January February March April June July August September October November December Monday Tuesday Wednesday Thursday Friday Saturday Sunday'.split(
+    ' ',
+  ),
+);
+
+/** Units that belong to the number before them (`5.2 KB`, `250 ms`). */
+const UNIT_WORDS = new Set('B KB MB GB TB PB KiB MiB GiB TiB kB ms us ns'.split(' '));
+
+function stripEdge(w: string): string {
+  let b = w.length;
+  while (b > 0 && isEdgePunct(w.charCodeAt(b - 1))) b--;
+  return b === w.length ? w : w.slice(0, b);
+}
+
 // ---- the miner -----------------------------------------------------------------------------------------------------
 
 export class TemplateMiner {
@@ -275,14 +408,16 @@ export class TemplateMiner {
   private readonly root = new Map<number, Node>();
   private readonly byId = new Map<string, Cluster>();
   private readonly aliasMap = new Map<string, string>();
-  private readonly scratch: Scratch = { words: [], tokens: [], pieces: [], pieceStart: [] };
+  private readonly sigCache = new Map<string, Cluster>();
+  private readonly scratch: Scratch = { words: [], tokens: [], pieces: [], pieceStart: [], starts: [] };
 
   constructor(opts: MinerOptions = {}) {
     const o = {
-      simThreshold: opts.simThreshold ?? 0.5,
+      simThreshold: opts.simThreshold ?? 0.6,
       maxChildren: opts.maxChildren ?? 100,
       depth: opts.depth ?? 4,
       maxTokens: opts.maxTokens ?? 256,
+      maxSplitValues: opts.maxSplitValues ?? 2,
     };
     if (!(o.simThreshold > 0 && o.simThreshold <= 1))
       throw new Error('TemplateMiner: simThreshold must be in (0, 1]');
@@ -302,12 +437,16 @@ export class TemplateMiner {
     return this.byId.size;
   }
 
+  private current = '';
+
   private tokenize(message: string): void {
+    this.current = message;
     const s = this.scratch;
     s.words.length = 0;
     s.tokens.length = 0;
     s.pieces.length = 0;
     s.pieceStart.length = 0;
+    s.starts.length = 0;
     const n = message.length;
     const maxTokens = this.options.maxTokens;
     let i = 0;
@@ -320,6 +459,7 @@ export class TemplateMiner {
         while (end > i && isSpace(message.charCodeAt(end - 1))) end--;
         const rest = message.slice(i, end);
         s.words.push(rest);
+        s.starts.push(i);
         s.pieces.push(rest);
         s.tokens.push(WILDCARD);
         break;
@@ -327,11 +467,76 @@ export class TemplateMiner {
       let j = i;
       while (j < n && !isSpace(message.charCodeAt(j))) j++;
       const w = message.slice(i, j);
-      s.words.push(w);
-      s.tokens.push(maskWord(w, s.pieces));
+      const piecesBefore = s.pieces.length;
+      const t = maskWord(w, s.pieces);
+      const last = s.tokens.length - 1;
+      if (t === WILDCARD && last >= 0 && s.tokens[last] === WILDCARD) {
+        // a run of variable tokens (lists, multi-word values) is one parameter
+        s.pieces.length = piecesBefore;
+        s.pieceStart.pop();
+        s.words[last] = message.slice(s.starts[last]!, j);
+      } else {
+        s.words.push(w);
+        s.starts.push(i);
+        s.tokens.push(t);
+      }
       i = j;
     }
     s.pieceStart.push(s.pieces.length);
+    if (this.dateWordsPass()) this.compact();
+  }
+
+  /** Month and weekday names next to a variable are part of a timestamp: mask them too. */
+  private dateWordsPass(): boolean {
+    const t = this.scratch.tokens;
+    let changed = false;
+    for (let i = 0; i < t.length; i++) {
+      const w = t[i]!;
+      if (i > 0 && t[i - 1] === WILDCARD && w.length <= 4 && UNIT_WORDS.has(stripEdge(w))) {
+        t[i] = WILDCARD; // `5.2 KB,` -> one value with its unit
+        changed = true;
+        continue;
+      }
+      if (w.length < 3 || w.length > 9 || !DATE_WORDS.has(w)) continue;
+      const prev = i > 0 ? t[i - 1]! : '';
+      const next = i + 1 < t.length ? t[i + 1]! : '';
+      if (prev.includes(WILDCARD) || next.includes(WILDCARD) || DATE_WORDS.has(next)) {
+        t[i] = WILDCARD;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** Re-collapses runs of `<*>` tokens after a pass that created new ones. */
+  private compact(): void {
+    const s = this.scratch;
+    const t = s.tokens;
+    let w = 0;
+    const newPieceStart: number[] = [];
+    const newPieces: string[] = [];
+    for (let r = 0; r < t.length; r++) {
+      const tok = t[r]!;
+      const from = s.pieceStart[r]!;
+      const to = s.pieceStart[r + 1]!;
+      if (tok === WILDCARD && w > 0 && t[w - 1] === WILDCARD) {
+        const end = s.starts[r]! + s.words[r]!.length;
+        s.words[w - 1] = this.current.slice(s.starts[w - 1]!, end);
+        continue;
+      }
+      newPieceStart.push(newPieces.length);
+      if (tok !== WILDCARD) for (let p = from; p < to; p++) newPieces.push(s.pieces[p]!);
+      t[w] = tok;
+      s.words[w] = s.words[r]!;
+      s.starts[w] = s.starts[r]!;
+      w++;
+    }
+    newPieceStart.push(newPieces.length);
+    t.length = w;
+    s.words.length = w;
+    s.starts.length = w;
+    s.pieces = newPieces;
+    s.pieceStart = newPieceStart;
   }
 
   /** Masked tokens of a message (exposed for tests and diagnostics). */
@@ -343,35 +548,124 @@ export class TemplateMiner {
   add(message: string): AddResult {
     this.tokenize(message);
     const tokens = this.scratch.tokens;
-    const leaf = this.findLeaf(tokens);
-    let cluster: Cluster | null = null;
-    if (leaf) cluster = this.bestMatch(leaf, tokens);
+    const key = tokens.join(' ');
+    let cluster = this.sigCache.get(key);
+    if (cluster !== undefined) {
+      while (cluster.mergedInto !== null) cluster = cluster.mergedInto;
+    }
     let isNew = false;
     let changed = false;
-    if (cluster === null) {
-      cluster = this.createCluster(tokens);
-      isNew = true;
-    } else {
-      cluster.count++;
-      const t = cluster.tokens;
-      for (let i = 0; i < t.length; i++) {
-        if (t[i] !== tokens[i] && t[i] !== WILDCARD) {
-          t[i] = WILDCARD;
-          changed = true;
-        }
+    if (cluster === undefined) {
+      const leaf = this.findLeaf(tokens);
+      const found = leaf ? this.bestMatch(leaf, tokens) : null;
+      if (found === null) {
+        cluster = this.createCluster(tokens);
+        isNew = true;
+      } else {
+        cluster = found;
+        changed = this.generalise(cluster, tokens);
+        if (changed) cluster = this.mergeCovered(leaf!, cluster);
       }
-      if (changed) {
-        cluster.template = t.join(' ');
-        cluster = this.mergeCovered(leaf!, cluster);
+      if (this.sigCache.size >= SIG_CACHE_CAP) this.sigCache.clear();
+      this.sigCache.set(key, cluster);
+    }
+    cluster.count++;
+    if (cluster.split.length > 0 && this.observeSplits(cluster, tokens)) changed = true;
+    const { id, template } = this.effective(cluster, tokens);
+    return { templateId: id, template, params: this.params(cluster.tokens), isNew, changed };
+  }
+
+  /** Generalises `c` to cover `tokens`. Word-vs-word differences become tracked split positions. */
+  private generalise(c: Cluster, tokens: readonly string[]): boolean {
+    const t = c.tokens;
+    let changed = false;
+    for (let i = 0; i < t.length; i++) {
+      const a = t[i]!;
+      const b = tokens[i]!;
+      if (a === b || a === WILDCARD) continue;
+      const wordy = !a.includes(WILDCARD) && !b.includes(WILDCARD);
+      if (wordy && c.split.length < MAX_SPLIT_POSITIONS && this.options.maxSplitValues > 1) {
+        // every line so far had `a` here: existing ids get the value filled in
+        const pos: SplitPos = { pos: i, values: new Map([[a, c.count]]) };
+        if (c.split.length === 0 && c.issued.size === 0) c.issued.set(c.id, []);
+        c.split.push(pos);
+        c.split.sort((x, y) => x.pos - y.pos);
+        this.reissue(c, (old) => {
+          const k = c.split.indexOf(pos);
+          const next = [...old];
+          next.splice(k, 0, a);
+          return next;
+        });
+      }
+      t[i] = WILDCARD;
+      changed = true;
+    }
+    if (changed) c.template = t.join(' ');
+    return changed;
+  }
+
+  /** Counts the line's values at split positions; a position with too many distinct values becomes a variable. */
+  private observeSplits(c: Cluster, tokens: readonly string[]): boolean {
+    let changed = false;
+    for (let k = 0; k < c.split.length; k++) {
+      const sp = c.split[k]!;
+      if (sp.values === null) continue;
+      const v = tokens[sp.pos]!;
+      const n = sp.values.get(v);
+      if (n !== undefined) {
+        sp.values.set(v, n + 1);
+        continue;
+      }
+      if (sp.values.size < this.options.maxSplitValues && !v.includes(WILDCARD)) {
+        sp.values.set(v, 1);
+        continue;
+      }
+      sp.values = null;
+      changed = true;
+      this.reissue(c, (old) => old.map((x, i) => (i === k ? WILDCARD : x)));
+    }
+    return changed;
+  }
+
+  /** Re-keys every id issued for `c` after its split state changed; the old ids alias to the new ones. */
+  private reissue(c: Cluster, remap: (old: string[]) => string[]): void {
+    const next = new Map<string, string[]>();
+    for (const [id, vals] of c.issued) {
+      const nv = remap(vals);
+      const nid = this.splitId(c, nv);
+      if (nid !== id) this.aliasMap.set(id, nid);
+      next.set(nid, nv);
+    }
+    c.issued = next;
+  }
+
+  private splitId(c: Cluster, vals: readonly string[]): string {
+    if (vals.length === 0) return c.id;
+    let spec = c.id;
+    for (let k = 0; k < vals.length; k++) spec += `\u0000${c.split[k]!.pos}=${vals[k]!}`;
+    return stableId('tpl_', spec);
+  }
+
+  /** The id and template of the line's sub-group: split positions filled with the line's own values. */
+  private effective(c: Cluster, tokens: readonly string[]): { id: string; template: string } {
+    if (c.split.length === 0) return { id: c.id, template: c.template };
+    const vals: string[] = [];
+    let filled: string[] | null = null;
+    for (const sp of c.split) {
+      if (sp.values === null) vals.push(WILDCARD);
+      else {
+        const v = tokens[sp.pos]!;
+        vals.push(v);
+        filled ??= [...c.tokens];
+        filled[sp.pos] = v;
       }
     }
-    return {
-      templateId: cluster.id,
-      template: cluster.template,
-      params: this.params(cluster.tokens),
-      isNew,
-      changed,
-    };
+    const id = this.splitId(c, vals);
+    if (!c.issued.has(id)) {
+      if (c.issued.size >= MAX_ISSUED) c.issued.clear();
+      c.issued.set(id, vals);
+    }
+    return { id, template: filled === null ? c.template : filled.join(' ') };
   }
 
   private params(t: readonly string[]): string[] {
@@ -391,7 +685,7 @@ export class TemplateMiner {
   }
 
   private treeKey(node: Node, token: string): string {
-    if (token === WILDCARD || hasDigit(token)) return WILDCARD;
+    if (token === WILDCARD || hasDigit(token) || token.includes(WILDCARD)) return WILDCARD;
     if (node.children.has(token)) return token;
     return node.children.size < this.options.maxChildren ? token : WILDCARD;
   }
@@ -439,9 +733,22 @@ export class TemplateMiner {
     let id = stableId('tpl_', founding);
     for (let k = 2; this.byId.has(id) || this.aliasMap.has(id); k++)
       id = stableId('tpl_', `${founding}\u0000#${k}`);
-    const cluster: Cluster = { id, tokens: [...tokens], template, count: 1 };
+    const cluster: Cluster = {
+      id,
+      tokens: [...tokens],
+      template,
+      count: 0,
+      split: [],
+      issued: new Map(),
+      mergedInto: null,
+    };
     this.byId.set(id, cluster);
-    // place into the tree
+    this.place(cluster);
+    return cluster;
+  }
+
+  private place(cluster: Cluster): void {
+    const tokens = cluster.tokens;
     let node = this.root.get(tokens.length);
     if (!node) {
       node = newNode();
@@ -458,7 +765,6 @@ export class TemplateMiner {
       node = next;
     }
     node.clusters.push(cluster);
-    return cluster;
   }
 
   /** After `c` generalised, absorb clusters in the same leaf whose template it now covers. Returns the survivor. */
@@ -470,11 +776,40 @@ export class TemplateMiner {
       // Keep the smaller id so the outcome does not depend on which cluster generalised first.
       const keep = d.id < survivor.id ? d : survivor;
       const drop = keep === d ? survivor : d;
+      // ids handed out for d's lines: d's own tokens at the survivor's split positions
+      const dIds = d.issued.size > 0 ? [...d.issued.keys()] : [d.id];
+      const dVals = survivor.split.map((sp) =>
+        sp.values === null || d.tokens[sp.pos]!.includes(WILDCARD) ? WILDCARD : d.tokens[sp.pos]!,
+      );
+      const oldSurvivorId = survivor.id;
       keep.tokens = survivor.tokens;
       keep.template = survivor.template;
+      keep.split = survivor.split;
+      keep.issued = survivor.issued;
       keep.count = survivor.count + d.count;
       this.byId.delete(drop.id);
-      this.aliasMap.set(drop.id, keep.id);
+      drop.mergedInto = keep;
+      if (keep !== survivor) {
+        // the survivor's sub-groups are now keyed by the kept cluster's id
+        const old = [...survivor.issued];
+        keep.issued = new Map();
+        for (const [id, vals] of old) {
+          const nid = this.splitId(keep, vals);
+          if (nid !== id) this.aliasMap.set(id, nid);
+          keep.issued.set(nid, vals);
+        }
+        if (old.length === 0 && oldSurvivorId !== keep.id)
+          this.aliasMap.set(
+            oldSurvivorId,
+            this.splitId(
+              keep,
+              dVals.map(() => WILDCARD),
+            ),
+          );
+      }
+      const dNew = this.splitId(keep, dVals);
+      for (const id of dIds) if (id !== dNew) this.aliasMap.set(id, dNew);
+      if (!keep.issued.has(dNew) && keep.split.length > 0) keep.issued.set(dNew, dVals);
       const at = leaf.clusters.indexOf(drop);
       leaf.clusters.splice(at, 1);
       if (at <= idx) idx--;
@@ -484,7 +819,19 @@ export class TemplateMiner {
   }
 
   templates(): TemplateInfo[] {
-    return [...this.byId.values()].map((c) => ({ templateId: c.id, template: c.template, count: c.count }));
+    const out: TemplateInfo[] = [];
+    for (const c of this.byId.values()) {
+      if (c.split.length === 0 || c.issued.size === 0) {
+        out.push({ templateId: c.id, template: c.template, count: c.count });
+        continue;
+      }
+      for (const [id, vals] of c.issued) {
+        const t = [...c.tokens];
+        c.split.forEach((sp, k) => (t[sp.pos] = vals[k]!));
+        out.push({ templateId: id, template: t.join(' '), count: splitCount(c, vals) });
+      }
+    }
+    return out;
   }
 
   /** Resolves an id through merges; unknown ids come back unchanged. */
@@ -498,7 +845,7 @@ export class TemplateMiner {
     throw new Error(`TemplateMiner: alias cycle at ${id}`);
   }
 
-  /** old id -> current id, for every cluster that was merged away (transitively resolved). */
+  /** old id -> current id, for every id that was merged or refined away (transitively resolved). */
   aliases(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const k of this.aliasMap.keys()) out[k] = this.resolve(k);
@@ -506,40 +853,79 @@ export class TemplateMiner {
   }
 
   snapshot(): MinerSnapshot {
-    const snapNode = (node: Node): MinerNodeSnapshot => ({
-      c: [...node.children].map(([k, v]) => [k, snapNode(v)]),
-      k: node.clusters.map((c) => c.id),
-    });
     return {
-      version: 1,
+      version: 2,
       options: { ...this.options },
-      clusters: [...this.byId.values()].map((c) => ({ id: c.id, tokens: [...c.tokens], count: c.count })),
-      tree: [...this.root].map(([len, node]) => [len, snapNode(node)]),
+      clusters: [...this.byId.values()].map((c) => ({
+        id: c.id,
+        tokens: [...c.tokens],
+        count: c.count,
+        split: c.split.map((sp) => [sp.pos, sp.values === null ? null : [...sp.values]]),
+        issued: [...c.issued],
+      })),
       aliases: Object.fromEntries(this.aliasMap),
     };
   }
 
+  /**
+   * Rebuilds a miner from a snapshot. The tree is re-derived from the clusters in snapshot order, so a snapshot is
+   * just data (no internal structure) and can be merged from several sources.
+   */
   static restore(s: MinerSnapshot): TemplateMiner {
-    if (s.version !== 1)
+    if (s.version !== 2)
       throw new Error(`TemplateMiner.restore: unsupported snapshot version ${String(s.version)}`);
     const m = new TemplateMiner(s.options);
-    for (const c of s.clusters) {
-      m.byId.set(c.id, { id: c.id, tokens: [...c.tokens], template: c.tokens.join(' '), count: c.count });
-    }
-    const build = (ns: MinerNodeSnapshot): Node => {
-      const node = newNode();
-      for (const [k, child] of ns.c) node.children.set(k, build(child));
-      for (const id of ns.k) {
-        const c = m.byId.get(id);
-        if (!c) throw new Error(`TemplateMiner.restore: tree references unknown cluster ${id}`);
-        node.clusters.push(c);
-      }
-      return node;
-    };
-    for (const [len, ns] of s.tree) m.root.set(len, build(ns));
+    for (const c of s.clusters) m.adopt(c);
     for (const [k, v] of Object.entries(s.aliases)) m.aliasMap.set(k, v);
     return m;
   }
+
+  /**
+   * Takes over a cluster learned elsewhere (another replica, the database). Known ids are left alone (first writer
+   * wins); an adopted cluster lands in the tree like a new one, so later lines can match it.
+   */
+  adopt(c: ClusterSnapshot): boolean {
+    if (this.byId.has(c.id)) return false;
+    const cluster: Cluster = {
+      id: c.id,
+      tokens: [...c.tokens],
+      template: c.tokens.join(' '),
+      count: c.count,
+      split: c.split.map(([pos, values]) => ({ pos, values: values === null ? null : new Map(values) })),
+      issued: new Map(c.issued.map(([id, vals]) => [id, [...vals]])),
+      mergedInto: null,
+    };
+    this.byId.set(c.id, cluster);
+    this.place(cluster);
+    return true;
+  }
+
+  /** Adds aliases learned elsewhere (never overwrites a local one). */
+  adoptAliases(aliases: Record<string, string>): void {
+    for (const [k, v] of Object.entries(aliases))
+      if (!this.aliasMap.has(k) && k !== v) this.aliasMap.set(k, v);
+  }
+
+  /** One cluster's state, for persistence (undefined for unknown ids). */
+  cluster(id: string): ClusterSnapshot | undefined {
+    const c = this.byId.get(id);
+    if (!c) return undefined;
+    return {
+      id: c.id,
+      tokens: [...c.tokens],
+      count: c.count,
+      split: c.split.map((sp) => [sp.pos, sp.values === null ? null : [...sp.values]]),
+      issued: [...c.issued],
+    };
+  }
+}
+
+function splitCount(c: Cluster, vals: readonly string[]): number {
+  let n = c.count;
+  c.split.forEach((sp, k) => {
+    if (sp.values !== null) n = Math.min(n, sp.values.get(vals[k]!) ?? 0);
+  });
+  return n;
 }
 
 /** True when template `a` matches everything `b` matches (same length; each position equal or `a` is `<*>`). */

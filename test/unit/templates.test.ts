@@ -61,28 +61,31 @@ function idsByFamily(
 
 describe('maskWord', () => {
   it.each([
-    ['blk_-1608999687919862906', 'blk_<*>', ['-1608999687919862906']],
-    ['blk_7503483334202473044', 'blk_<*>', ['7503483334202473044']],
+    ['blk_-1608999687919862906', '<*>', ['blk_-1608999687919862906']],
     ['10.0.0.1:50010', '<*>', ['10.0.0.1:50010']],
     ['/10.0.0.1:50010', '<*>', ['/10.0.0.1:50010']],
     ['<IP>:50010', '<IP>:<*>', ['50010']],
     ['size=123', 'size=<*>', ['123']],
-    ['user=bob', 'user=<*>', ['bob']],
-    ['250ms', '<*>ms', ['250']],
+    ['user=bob', 'user=bob', []],
+    ['path=/var/log/app', 'path=<*>', ['/var/log/app']],
+    ['250ms', '<*>', ['250ms']],
     ['(42)', '(<*>)', ['42']],
     ['0x7f3a', '<*>', ['0x7f3a']],
-    ['2024-01-31T10:00:00.123Z', '<*>Z', ['2024-01-31T10:00:00.123']],
-    ['job_200811092030_0001', 'job_<*>', ['200811092030_0001']],
-    ['worker12345', 'worker<*>', ['12345']],
+    ['2024-01-31T10:00:00.123Z', '<*>', ['2024-01-31T10:00:00.123Z']],
+    ['job_200811092030_0001', '<*>', ['job_200811092030_0001']],
+    ['[Thunderbird_A8]', '[<*>]', ['Thunderbird_A8']],
     ['e3b0c44298fc', '<*>', ['e3b0c44298fc']],
     ['hello', 'hello', []],
-    ['v2', 'v2', []],
-    ['utf8', 'utf8', []],
+    ['org.apache.hadoop.Foo', 'org.apache.hadoop.Foo', []],
+    ['db1.corp.example.com', '<*>', ['db1.corp.example.com']],
+    ['(mail.example.org)', '(<*>)', ['mail.example.org']],
+    ['isOverlap:false', 'isOverlap:<*>', ['false']],
     ['a==b', 'a==b', []],
-    ['/var/log/app', '/var/log/app', []],
-    ['/var/log/app1.log', '<*>', ['/var/log/app1.log']],
+    ['/var/log/app', '<*>', ['/var/log/app']],
+    ['C:\\Windows\\System32', '<*>', ['C:\\Windows\\System32']],
     ['-5', '<*>', ['-5']],
-    ['x-5', 'x-<*>', ['5']],
+    ['x-5', '<*>', ['x-5']],
+    ['TCP/IP', 'TCP/IP', []],
   ])('%s -> %s', (word, token, pieces) => {
     const got: string[] = [];
     expect(maskWord(word, got)).toBe(token);
@@ -108,26 +111,48 @@ describe('TemplateMiner', () => {
     const miner = new TemplateMiner();
     miner.add('Receiving block blk_-1 src: /10.0.0.1:50010 dest: /10.0.0.2:50010');
     const r = miner.add('Receiving block blk_22 src: /10.0.0.3:50010 dest: /10.0.0.4:50010');
-    expect(r.template).toBe('Receiving block blk_<*> src: <*> dest: <*>');
-    expect(r.params).toEqual(['22', '/10.0.0.3:50010', '/10.0.0.4:50010']);
+    expect(r.template).toBe('Receiving block <*> src: <*> dest: <*>');
+    expect(r.params).toEqual(['blk_22', '/10.0.0.3:50010', '/10.0.0.4:50010']);
     expect(r.isNew).toBe(false);
     expect(r.changed).toBe(false);
   });
 
-  it('generalises differing words and keeps the id', () => {
+  it('keeps a word position split while it has at most two values, then makes it a variable', () => {
     const miner = new TemplateMiner();
-    const a = miner.add('Deleting file foo.txt from cache');
+    const a = miner.add('Ending TrustedInstaller initialization.');
     expect(a.isNew).toBe(true);
-    const b = miner.add('Deleting file bar.txt from cache');
-    expect(b.templateId).toBe(a.templateId);
-    expect(b.changed).toBe(true);
-    expect(b.template).toBe('Deleting file <*> from cache');
-    expect(b.params).toEqual(['bar.txt']);
-    const c = miner.add('Deleting file baz.txt from cache');
-    expect(c.changed).toBe(false);
+    const b = miner.add('Ending TrustedInstaller finalization.');
+    expect(b.templateId).not.toBe(miner.resolve(a.templateId));
+    expect(b.template).toBe('Ending TrustedInstaller finalization.');
+    // the first line's id now points at its own sub-group
+    const a2 = miner.add('Ending TrustedInstaller initialization.');
+    expect(miner.resolve(a.templateId)).toBe(a2.templateId);
+    expect(a2.template).toBe('Ending TrustedInstaller initialization.');
+    // a third value: the position is a variable and every earlier id resolves to the general template
+    const c = miner.add('Ending TrustedInstaller cleanup.');
+    expect(c.changed).toBe(true);
+    expect(c.template).toBe('Ending TrustedInstaller <*>');
+    expect(c.params).toEqual(['cleanup.']);
+    for (const id of [a.templateId, b.templateId, a2.templateId])
+      expect(miner.resolve(id)).toBe(c.templateId);
     expect(miner.templates()).toEqual([
-      { templateId: a.templateId, template: 'Deleting file <*> from cache', count: 3 },
+      { templateId: c.templateId, template: 'Ending TrustedInstaller <*>', count: 4 },
     ]);
+    expect(miner.add('Ending TrustedInstaller whatever.').templateId).toBe(c.templateId);
+  });
+
+  it('folds units and timestamp words into the value next to them', () => {
+    const miner = new TemplateMiner();
+    expect(miner.mask('estimated size 5.2 KB, free 14.0 KB')).toEqual([
+      'estimated',
+      'size',
+      '<*>',
+      'free',
+      '<*>',
+    ]);
+    expect(miner.mask('connection at Fri Jun 17 20:55:07 2005')).toEqual(['connection', 'at', '<*>']);
+    expect(miner.mask('name an14 an15 an16 an17')).toEqual(['name', '<*>']);
+    expect(miner.mask('May I help')).toEqual(['May', 'I', 'help']);
   });
 
   it('does not merge lines with different token counts or low similarity', () => {
@@ -168,19 +193,15 @@ describe('TemplateMiner', () => {
     expect(b.templateId).not.toBe(a.templateId);
     const snap = strict.snapshot();
     const miner = TemplateMiner.restore({ ...snap, options: { ...snap.options, simThreshold: 0.5 } });
-    const c = miner.add('job alpha finished on test'); // joins the first, which now covers the second
-    expect(c.changed).toBe(true);
+    miner.add('job alpha finished on test'); // joins one, whose template now covers the other
     expect(miner.size).toBe(1);
-    const [survivor, loser] = [a.templateId, b.templateId].sort() as [string, string];
-    expect(c.templateId).toBe(survivor);
-    expect(miner.templates()).toEqual([
-      { templateId: survivor, template: 'job alpha finished on <*>', count: 3 },
-    ]);
-    expect(miner.aliases()).toEqual({ [loser]: survivor });
-    expect(miner.resolve(loser)).toBe(survivor);
+    const d = miner.add('job alpha finished on prod');
+    expect(d.template).toBe('job alpha finished on <*>');
+    expect(miner.resolve(a.templateId)).toBe(d.templateId);
+    expect(miner.resolve(b.templateId)).toBe(d.templateId);
     const restored = TemplateMiner.restore(JSON.parse(JSON.stringify(miner.snapshot())));
-    expect(restored.aliases()).toEqual({ [loser]: survivor });
-    expect(restored.add('job alpha finished on prod').templateId).toBe(survivor);
+    expect(restored.aliases()).toEqual(miner.aliases());
+    expect(restored.add('job alpha finished on qa').templateId).toBe(d.templateId);
   });
 
   it('handles empty, whitespace-only and very long messages', () => {
@@ -190,6 +211,7 @@ describe('TemplateMiner', () => {
     const long = miner.add('a b c d e f g h');
     expect(long.template).toBe('a b c d <*>');
     expect(long.params).toEqual(['e f g h']);
+    expect(miner.add('a b c d x y').templateId).toBe(long.templateId);
   });
 
   it('routes overflow children to the wildcard branch', () => {
