@@ -11,7 +11,15 @@ import {
   type JourneyOptions,
   type LogTemplateInfo,
 } from './journeys.js';
-import { DEFAULT_SLI_OPTIONS, recommendSlis, type SliOptions } from './slis.js';
+import {
+  DEFAULT_SLI_OPTIONS,
+  protocolOf,
+  recommendSlis,
+  resolveSource,
+  type KnowledgeCandidate,
+  type KnowledgeQuery,
+  type SliOptions,
+} from './slis.js';
 
 /** Locale-independent string order (output must not depend on the host locale). */
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -27,12 +35,18 @@ export interface AnalyseOptions {
   readonly slis?: Partial<SliOptions>;
   /** Log templates attached to each journey (top by errors, then volume). */
   readonly maxTemplatesPerJourney?: number;
+  /**
+   * Knowledge-base retrieval (e.g. core/knowledge): candidate SLI patterns for a journey, with scores and reasons.
+   * Must be deterministic; candidates are cited in evidence and never change thresholds or objectives.
+   */
+  readonly knowledge?: (query: KnowledgeQuery) => readonly KnowledgeCandidate[];
 }
 
 /** Journey fields beyond the schema's required ones (the schema allows additional properties). */
 export interface JourneyExtensions {
   rank: number;
   score: number;
+  journey_type: 'request' | 'consumer' | 'batch';
   user_facing: boolean;
   dependency_services: string[];
   evidence: string[];
@@ -51,9 +65,16 @@ function toJourneyRec(
   j: DiscoveredJourney,
   input: AnalysisInput,
   sliOpts: SliOptions,
-  maxTemplates: number,
+  opts: AnalyseOptions | undefined,
 ): JourneyRec & JourneyExtensions {
-  const templates = templatesFor(j.service, input.templates, maxTemplates);
+  const templates = templatesFor(j.service, input.templates, opts?.maxTemplatesPerJourney ?? 5);
+  const knowledge = opts?.knowledge?.({
+    service: j.service,
+    entrypoint: j.entrypoint,
+    journeyType: j.journeyType,
+    protocol: protocolOf(j),
+    source: resolveSource(j, input.inventory).kind,
+  });
   return {
     id: j.id,
     name: j.name,
@@ -66,9 +87,13 @@ function toJourneyRec(
     criticality: j.criticality,
     low_traffic: j.lowTraffic,
     dependencies: j.dependencies,
-    slis: recommendSlis(j, input.inventory, sliOpts),
+    slis: recommendSlis(j, input.inventory, sliOpts, {
+      window: input.window,
+      ...(knowledge ? { knowledge } : {}),
+    }),
     rank: j.rank,
     score: j.score,
+    journey_type: j.journeyType,
     user_facing: j.isRoot,
     dependency_services: j.dependencyServices,
     evidence: j.evidence,
@@ -88,6 +113,6 @@ export function analyse(input: AnalysisInput, opts?: AnalyseOptions): Recommenda
     request_id: opts?.requestId ?? `analysis-${start}`,
     generated_at: (opts?.now ?? input.window.end).toISOString(),
     window: { start, end },
-    journeys: journeys.map((j) => toJourneyRec(j, input, sOpts, opts?.maxTemplatesPerJourney ?? 5)),
+    journeys: journeys.map((j) => toJourneyRec(j, input, sOpts, opts)),
   };
 }

@@ -9,6 +9,7 @@ import type { Rollup } from '../../events/schemas.js';
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export type SpanKind = 'server' | 'consumer' | 'client' | 'internal' | 'producer';
+export type JourneyType = 'request' | 'consumer' | 'batch';
 
 export interface OperationInfo {
   readonly service: string;
@@ -38,6 +39,11 @@ export interface InventoryMetric {
   readonly buckets?: readonly number[];
   /** Services known to emit the metric (when the inventory knows it). */
   readonly services?: readonly string[];
+  /**
+   * A native (exponential) histogram: latency SLIs use histogram_fraction instead of a bucket series. When absent, a
+   * histogram without classic buckets is treated as native.
+   */
+  readonly native?: boolean;
 }
 
 export interface LogTemplateInfo {
@@ -68,6 +74,11 @@ export interface JourneyOptions {
   readonly mediumScore: number;
   /** At most this many dependencies are listed per journey. */
   readonly maxDependencies: number;
+  /**
+   * Treat trace roots of kind INTERNAL (a scheduled job starting its own trace) as batch-job journeys with a
+   * freshness SLI. Off by default: many SDKs emit root internal spans for background chores.
+   */
+  readonly batchRoots: boolean;
 }
 
 export const DEFAULT_JOURNEY_OPTIONS: JourneyOptions = {
@@ -76,6 +87,7 @@ export const DEFAULT_JOURNEY_OPTIONS: JourneyOptions = {
   highScore: 0.6,
   mediumScore: 0.3,
   maxDependencies: 50,
+  batchRoots: false,
 };
 
 /** Paths and RPCs that are health checks, probes or scrapes, never user journeys. */
@@ -146,6 +158,8 @@ export interface OperationStats {
   readonly counts: readonly number[];
   /** Per hour (ISO hour start -> [count, errors, per-bucket counts]). */
   readonly hours: ReadonlyMap<string, HourStats>;
+  /** Per minute (unix ms of the minute start -> count, errors, per-bucket counts), for the back-test. */
+  readonly minutes: ReadonlyMap<number, HourStats>;
   readonly minutesWithData: number;
 }
 
@@ -182,7 +196,7 @@ export function operationStats(input: AnalysisInput): Map<string, OperationStats
     const index = new Map(bounds.map((b, i) => [b, i] as const));
     const counts: number[] = new Array<number>(bounds.length + 1).fill(0);
     const hours = new Map<string, HourStats>();
-    const minutes = new Set<string>();
+    const minutes = new Map<number, HourStats>();
     let count = 0;
     let errors = 0;
     let sumMs = 0;
@@ -190,8 +204,13 @@ export function operationStats(input: AnalysisInput): Map<string, OperationStats
       count += r.count;
       errors += Math.min(r.errors, r.count);
       sumMs += r.sum_ms;
-      minutes.add(r.minute);
-      const hour = new Date(Math.floor(Date.parse(r.minute) / 3_600_000) * 3_600_000).toISOString();
+      const mt = Date.parse(r.minute);
+      let m = minutes.get(mt);
+      if (!m)
+        minutes.set(mt, (m = { count: 0, errors: 0, counts: new Array<number>(bounds.length + 1).fill(0) }));
+      m.count += r.count;
+      m.errors += Math.min(r.errors, r.count);
+      const hour = new Date(Math.floor(mt / 3_600_000) * 3_600_000).toISOString();
       let h = hours.get(hour);
       if (!h)
         hours.set(hour, (h = { count: 0, errors: 0, counts: new Array<number>(bounds.length + 1).fill(0) }));
@@ -202,9 +221,19 @@ export function operationStats(input: AnalysisInput): Map<string, OperationStats
         const j = b === undefined || !Number.isFinite(b) ? bounds.length : index.get(b)!;
         counts[j] = (counts[j] ?? 0) + c;
         h.counts[j] = (h.counts[j] ?? 0) + c;
+        m.counts[j] = (m.counts[j] ?? 0) + c;
       });
     }
-    out.set(k, { count, errors, sumMs, boundsMs: bounds, counts, hours, minutesWithData: minutes.size });
+    out.set(k, {
+      count,
+      errors,
+      sumMs,
+      boundsMs: bounds,
+      counts,
+      hours,
+      minutes,
+      minutesWithData: minutes.size,
+    });
   }
   return out;
 }
@@ -260,6 +289,8 @@ export interface DiscoveredJourney {
   readonly service: string;
   readonly entrypoint: string;
   readonly kind: 'request' | 'async';
+  /** request (server span), consumer (messaging) or batch (a root INTERNAL span: a job). */
+  readonly journeyType: JourneyType;
   readonly spanKind: SpanKind;
   readonly isRoot: boolean;
   readonly stats: OperationStats;
@@ -282,6 +313,7 @@ const EMPTY_STATS: OperationStats = {
   boundsMs: [],
   counts: [0],
   hours: new Map(),
+  minutes: new Map(),
   minutesWithData: 0,
 };
 
@@ -342,7 +374,11 @@ export function discoverJourneys(
   // Entry points: server/consumer operations with no in-service parent, deduplicated by (service, operation).
   const entries = new Map<string, OperationInfo>();
   for (const op of input.operations) {
-    if (!op.isEntry || (op.spanKind !== 'server' && op.spanKind !== 'consumer')) continue;
+    // Entry points: server and consumer spans reached from outside their service; with batchRoots, trace roots of
+    // kind internal (a scheduled job starts its own trace). Clients and producers are dependencies, never journeys.
+    const entryKind = (op.spanKind === 'server' || op.spanKind === 'consumer') && op.isEntry;
+    const batch = opts.batchRoots && op.spanKind === 'internal' && op.isRoot && op.isEntry;
+    if (!entryKind && !batch) continue;
     if (isProbe(op)) continue;
     const k = opKey(op.service, op.operation);
     const prev = entries.get(k);
@@ -358,7 +394,9 @@ export function discoverJourneys(
   const maxErrors = Math.max(1, ...base.map((b) => b.s.errors));
 
   const journeys = base.map(({ op, s }) => {
-    const kind: 'request' | 'async' = op.spanKind === 'consumer' ? 'async' : 'request';
+    const kind: 'request' | 'async' = op.spanKind === 'server' ? 'request' : 'async';
+    const journeyType: JourneyType =
+      op.spanKind === 'server' ? 'request' : op.spanKind === 'consumer' ? 'consumer' : 'batch';
     const rps = s.count / (windowMs / 1000);
     const errorRatio = s.count > 0 ? s.errors / s.count : 0;
     const perMinute = s.count / minutes;
@@ -377,25 +415,32 @@ export function discoverJourneys(
     }
     const deps = downstream(input.edges, op.service, op.operation);
     const trafficScore = Math.sqrt(s.count / maxCount);
-    const userFacing = op.isRoot ? (kind === 'request' ? 1 : 0.5) : 0;
+    const userFacing = op.isRoot ? (journeyType === 'request' ? 1 : 0.5) : 0;
     const errorImpact = s.errors / maxErrors;
     const score = round(0.5 * trafficScore + 0.35 * userFacing + 0.15 * errorImpact, 4);
     let criticality: 'high' | 'medium' | 'low' =
       score >= opts.highScore ? 'high' : score >= opts.mediumScore ? 'medium' : 'low';
     // Internal and low-traffic journeys cannot be more than medium on their own.
-    if ((!op.isRoot || lowTraffic) && criticality === 'high') criticality = 'medium';
+    if ((!op.isRoot || lowTraffic || journeyType !== 'request') && criticality === 'high')
+      criticality = 'medium';
     const evidence = [
       `${s.count} requests in ${round(minutes, 1)} min (${round(perMinute, 2)}/min, ${round(rps, 4)} rps)` +
         (lowTraffic
           ? `: low traffic (below ${opts.lowTrafficPerMinute}/min or ${opts.lowTrafficMinTotal} total), kept but flagged`
           : ''),
       `${s.errors} errors (error ratio ${round(errorRatio * 100, 3)}%)`,
-      op.isRoot
-        ? 'user-facing: the entry span has no parent (ingress)'
-        : 'internal: the entry span is called by another service',
+      journeyType === 'consumer'
+        ? 'async consumer: messaging CONSUMER span, a journey of its own (freshness instead of request latency)'
+        : journeyType === 'batch'
+          ? 'batch job: an INTERNAL span that starts its own trace (freshness instead of request latency)'
+          : op.isRoot
+            ? 'user-facing: the entry span has no parent (ingress)'
+            : 'internal: the entry span is called by another service',
       `criticality score ${score} = 0.5*sqrt(traffic share)(${round(trafficScore, 3)}) + 0.35*user-facing(${userFacing}) + ` +
         `0.15*error-impact(${round(errorImpact, 3)}); high >= ${opts.highScore}, medium >= ${opts.mediumScore}` +
-        (op.isRoot && !lowTraffic ? '' : '; internal and low-traffic journeys are capped at medium'),
+        (op.isRoot && !lowTraffic && journeyType === 'request'
+          ? ''
+          : '; internal, async and low-traffic journeys are capped at medium'),
       deps.services.length
         ? `depends on ${deps.services.length} downstream service(s): ${deps.services.join(', ')}`
         : 'no downstream services observed',
@@ -406,6 +451,7 @@ export function discoverJourneys(
       service: op.service,
       entrypoint: op.operation,
       kind,
+      journeyType,
       spanKind: op.spanKind,
       isRoot: op.isRoot,
       stats: s,

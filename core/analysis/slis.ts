@@ -20,6 +20,8 @@
  * Raw-value labels (path, url, user ids...) are never used as matchers; only templated route labels are.
  */
 import type { SliRec } from '../../events/schemas.js';
+import { backtest, describeBacktest, type BacktestResult, type MinuteSeries } from '../backtest/index.js';
+import { parseDuration } from '../generate/windows.js';
 import { DEFAULT_BOUNDS_MS } from '../rollup.js';
 import { fractionBelow, splitOperation, type DiscoveredJourney, type InventoryMetric } from './journeys.js';
 
@@ -51,6 +53,8 @@ export interface SliOptions {
   readonly minHourEvents: number;
   /** Latency threshold: smallest bucket bound >= observed p99 * this. */
   readonly latencyHeadroom: number;
+  /** Every bad event of the history must fit in this share of one period's error budget. */
+  readonly incidentShare: number;
   readonly window: string;
 }
 
@@ -60,6 +64,7 @@ export const DEFAULT_SLI_OPTIONS: SliOptions = {
   minBudgetEvents: 1,
   minHourEvents: 10,
   latencyHeadroom: 1.2,
+  incidentShare: 0.5,
   window: '30d',
 };
 
@@ -116,6 +121,8 @@ export interface MetricSource {
     /** Factor from ms to the metric's unit. */
     readonly msToUnit: number;
   };
+  /** A native histogram to use with histogram_fraction / histogram_count when there are no classic buckets. */
+  readonly native?: { readonly metric: string; readonly msToUnit: number };
   readonly notes: readonly string[];
 }
 
@@ -192,8 +199,36 @@ function spanMetricsSource(service: string, operation: string, why: string): Met
   };
 }
 
+const isNative = (m: InventoryMetric) =>
+  m.type === 'histogram' && (m.native === true || (m.native === undefined && !m.buckets?.length));
+
 /** Chooses the metric source for a journey from the inventory, falling back to span metrics. */
 export function resolveSource(
+  j: Pick<DiscoveredJourney, 'service' | 'entrypoint' | 'kind'>,
+  inventory: readonly InventoryMetric[],
+): MetricSource {
+  const src = resolveClassicSource(j, inventory);
+  if (src.histogram || src.kind === 'span-metrics') return src;
+  const fam =
+    src.kind === 'prom-client-http'
+      ? 'http_request_duration_seconds'
+      : src.kind === 'grpc-prometheus'
+        ? 'grpc_server_handling_seconds'
+        : family(src.countMetric);
+  const m = lookup(inventory, j.service, [fam]);
+  if (!m || !isNative(m)) return src;
+  return {
+    ...src,
+    native: { metric: m.name, msToUnit: m.name.endsWith('_milliseconds') ? 1 : 0.001 },
+    notes: [
+      ...src.notes,
+      `${m.name} is a native histogram (no classic buckets in the inventory): latency uses histogram_fraction` +
+        (src.countMetric === `${m.name}_count` ? ' and counts use histogram_count' : ''),
+    ],
+  };
+}
+
+function resolveClassicSource(
   j: Pick<DiscoveredJourney, 'service' | 'entrypoint' | 'kind'>,
   inventory: readonly InventoryMetric[],
 ): MetricSource {
@@ -395,9 +430,15 @@ function percentile(sorted: readonly number[], q: number): number {
 }
 
 /**
- * Recommends the strictest ladder objective history supports with margin. The reference error ratio is the larger
- * of the overall ratio and the worst day's ratio (when the window spans at least two days with data) or else the
- * 90th percentile of hourly ratios (when at least three hours have enough events).
+ * Recommends the strictest ladder objective history supports, separating steady state from incidents:
+ *
+ *  - incident hours: hours whose bad events exceed 2x + 5 sigma (+3) of what the median hourly ratio predicts;
+ *  - steady state: the reference error ratio is the larger of the 75th percentile of the calm hours' ratios and
+ *    their overall ratio (so that an incident does not set the target: it is what the SLO must catch). With fewer
+ *    than three hours of enough events it is the overall ratio. It must stay within `margin` of the budget;
+ *  - incidents: every bad event of the history, incidents included, must fit in `incidentShare` of one period's
+ *    budget at the observed volume (when the history is shorter than the period the budget is scaled up to it);
+ *  - volume: the budget must allow at least `minBudgetEvents` bad events over the observed volume.
  */
 export function chooseObjective(h: RatioHistory, opts: SliOptions = DEFAULT_SLI_OPTIONS): ObjectiveChoice {
   const e = h.total > 0 ? h.bad / h.total : 0;
@@ -405,29 +446,36 @@ export function chooseObjective(h: RatioHistory, opts: SliOptions = DEFAULT_SLI_
   const hourly = eligible.map((x) => x.bad / x.total).sort((a, b) => a - b);
   const worstHour = hourly.length ? hourly[hourly.length - 1]! : e;
   const p90Hour = percentile(hourly, 0.9);
-  const days = new Map<string, { total: number; bad: number }>();
-  for (const x of h.hours) {
-    const d = x.hour.slice(0, 10);
-    const v = days.get(d) ?? { total: 0, bad: 0 };
-    v.total += x.total;
-    v.bad += x.bad;
-    days.set(d, v);
-  }
-  const dayRatios = [...days.values()]
-    .filter((d) => d.total >= opts.minHourEvents)
-    .map((d) => d.bad / d.total);
+  let p75Calm = percentile(hourly, 0.75);
   let refSource: string;
   let eRef: number;
-  if (dayRatios.length >= 2) {
-    eRef = Math.max(e, ...dayRatios);
-    refSource = `worst of ${dayRatios.length} days`;
-  } else if (hourly.length >= 3) {
-    eRef = Math.max(e, p90Hour);
-    refSource = `p90 of ${hourly.length} hourly ratios`;
+  let incidentHours = 0;
+  if (hourly.length >= 3) {
+    // an hour is an incident when its bad events are far above what the median hourly ratio predicts
+    const med = percentile(hourly, 0.5);
+    const isIncident = (x: { total: number; bad: number }) => {
+      const expected = x.total * med;
+      return x.bad > 2 * expected + 5 * Math.sqrt(expected) + 3;
+    };
+    const calm = eligible.filter((x) => !isIncident(x));
+    incidentHours = eligible.length - calm.length;
+    const calmHourly = calm.map((x) => x.bad / x.total).sort((a, b) => a - b);
+    const calmTotal = calm.reduce((n, x) => n + x.total, 0);
+    const calmRatio = calmTotal > 0 ? calm.reduce((n, x) => n + x.bad, 0) / calmTotal : e;
+    p75Calm = percentile(calmHourly, 0.75);
+    eRef = Math.max(p75Calm, calmRatio);
+    refSource =
+      `max(p75 of ${calmHourly.length} calm hourly ratios ${pct(p75Calm)}, overall ratio of the calm hours ${pct(calmRatio)})` +
+      (incidentHours
+        ? `; ${incidentHours} hour(s) with bad events far above the median hourly ratio ${pct(med)} treated as incidents`
+        : '');
   } else {
     eRef = e;
-    refSource = 'overall ratio (too few hours with data for hourly statistics)';
+    refSource = `overall ratio (only ${hourly.length} hour(s) with >= ${opts.minHourEvents} events)`;
   }
+  const periodMs = parseDuration(opts.window) ?? 30 * 86_400_000;
+  const historyHours = Math.max(1, h.hours.length);
+  const periodScale = Math.max(1, periodMs / (historyHours * 3_600_000));
 
   const ladder = [...opts.ladder].sort((a, b) => b - a);
   let chosen: number | undefined;
@@ -436,7 +484,15 @@ export function chooseObjective(h: RatioHistory, opts: SliOptions = DEFAULT_SLI_
     const budget = 1 - t / 100;
     const allowedBad = h.total * budget;
     if (eRef > opts.margin * budget) {
-      rejected.push(`${t}% (reference ${pct(eRef)} > ${opts.margin * 100}% of budget ${pct(budget)})`);
+      rejected.push(`${t}% (steady-state ${pct(eRef)} > ${opts.margin * 100}% of budget ${pct(budget)})`);
+      continue;
+    }
+    const periodBudget = allowedBad * periodScale;
+    if (h.bad > opts.incidentShare * periodBudget) {
+      rejected.push(
+        `${t}% (${h.bad} bad events > ${opts.incidentShare * 100}% of one ${opts.window} budget ` +
+          `${round(periodBudget, 1)} at this volume)`,
+      );
       continue;
     }
     if (allowedBad < opts.minBudgetEvents) {
@@ -452,7 +508,7 @@ export function chooseObjective(h: RatioHistory, opts: SliOptions = DEFAULT_SLI_
   const burn = budget > 0 ? e / budget : 0;
 
   const volume = Math.min(1, Math.log10(1 + h.total) / 5);
-  const stability = hourly.length >= 3 ? Math.min(1, Math.max(0, 1 - (p90Hour - e) / budget)) : 0.5;
+  const stability = hourly.length >= 3 ? Math.min(1, Math.max(0, 1 - (p75Calm - e) / budget)) : 0.5;
   const coverage = Math.min(1, h.hours.filter((x) => x.total > 0).length / 24);
   let confidence = 0.5 * volume + 0.3 * stability + 0.2 * coverage;
   if (!meetsHistory) confidence *= 0.5;
@@ -465,7 +521,9 @@ export function chooseObjective(h: RatioHistory, opts: SliOptions = DEFAULT_SLI_
     error_ratio: round(e, 6),
     reference_error_ratio: round(eRef, 6),
     hours_with_data: h.hours.filter((x) => x.total > 0).length,
+    incident_hours: incidentHours,
     worst_hour_error_ratio: round(worstHour, 6),
+    p75_calm_hour_error_ratio: round(p75Calm, 6),
     p90_hour_error_ratio: round(p90Hour, 6),
     expected_burn_rate: round(burn, 4),
     meets_history: meetsHistory ? 1 : 0,
@@ -473,10 +531,11 @@ export function chooseObjective(h: RatioHistory, opts: SliOptions = DEFAULT_SLI_
   const evidence = [
     `observed good ratio ${pct(1 - e)}: ${h.bad} bad of ${h.total} events in the window`,
     `hourly error ratios over ${hourly.length} hour(s) with >= ${opts.minHourEvents} events: worst ${pct(worstHour)}, p90 ${pct(p90Hour)}`,
-    `reference error ratio ${pct(eRef)} = max(overall ${pct(e)}, ${refSource})`,
+    `steady-state reference error ratio ${pct(eRef)} = ${refSource}`,
     meetsHistory
-      ? `objective ${objective}%: strictest of [${ladder.join(', ')}] whose budget ${pct(budget)} keeps the reference ` +
-        `within ${opts.margin * 100}% (${pct(opts.margin * budget)}) and allows >= ${opts.minBudgetEvents} bad event(s) over the observed volume` +
+      ? `objective ${objective}%: strictest of [${ladder.join(', ')}] whose budget ${pct(budget)} keeps the steady state ` +
+        `within ${opts.margin * 100}% (${pct(opts.margin * budget)}), absorbs every bad event seen (incidents included) in ` +
+        `${opts.incidentShare * 100}% of one ${opts.window} budget, and allows >= ${opts.minBudgetEvents} bad event(s) over the observed volume` +
         (rejected.length ? `; rejected ${rejected.join('; ')}` : '')
       : `no objective on the ladder is supported by history (${rejected.join('; ')}); falling back to ${objective}% — ` +
         `fix reliability or accept frequent alerts`,
@@ -489,87 +548,280 @@ export function chooseObjective(h: RatioHistory, opts: SliOptions = DEFAULT_SLI_
 
 // ---- SLI construction ------------------------------------------------------------------------------------------
 
+/** A candidate SLI pattern from the knowledge base (core/knowledge), scored for one journey. */
+export interface KnowledgeCandidate {
+  readonly id: string;
+  readonly score: number;
+  /** SLI kind the pattern is about, when it says. */
+  readonly sli_kind?: SliRec['kind'];
+  readonly title?: string;
+  readonly reason?: string;
+}
+
+/** What a knowledge-base retrieval is asked for one journey. */
+export interface KnowledgeQuery {
+  readonly service: string;
+  readonly entrypoint: string;
+  readonly journeyType: DiscoveredJourney['journeyType'];
+  readonly protocol: 'http' | 'grpc' | 'messaging' | 'other';
+  readonly source: SourceKind;
+}
+
+/** Per-journey context of SLI recommendation (all optional). */
+export interface SliContext {
+  /** The analysis window: the back-test replays every minute of it (minutes without events count as empty). */
+  readonly window?: { readonly start: Date; readonly end: Date };
+  /** Knowledge-base candidates for this journey; they are cited, never used to change numbers. */
+  readonly knowledge?: readonly KnowledgeCandidate[];
+}
+
 /** Extra fields carried on SliRec (the schema allows additional properties). */
 export interface SliExtensions {
   bad_query?: string;
-  source?: { kind: SourceKind; metric: string };
+  source?: { kind: SourceKind; metric: string; fallback: boolean };
   histogram?: {
     bucket_metric: string;
     count_metric: string;
     selector: string;
     unit: 'seconds' | 'milliseconds';
   };
+  native_histogram?: { metric: string; selector: string; unit: 'seconds' | 'milliseconds' };
+  error_budget?: ErrorBudget;
+  backtest?: SliRec['backtest'] & Partial<BacktestResult>;
+  knowledge?: { id: string; score: number; reason?: string }[];
 }
 
-function availability(j: DiscoveredJourney, src: MetricSource, opts: SliOptions): SliRec {
-  const hours = [...j.stats.hours.entries()]
+export interface ErrorBudget {
+  /** Allowed bad fraction, 1 - objective. */
+  readonly budget_ratio: number;
+  /** Observed error ratio / budget: 1 spends exactly the budget over the period. */
+  readonly expected_burn_rate: number;
+  /** Share of one period's budget the observed error ratio would spend (= burn rate). */
+  readonly expected_budget_spent_per_period: number;
+  /** Days until the budget is spent at the observed rate (absent when nothing burns). */
+  readonly days_to_exhaustion?: number;
+  /** Bad events the budget allows per day at the observed volume. */
+  readonly allowed_bad_events_per_day: number;
+}
+
+function errorBudget(
+  objective: number,
+  errorRatio: number,
+  eventsPerDay: number,
+  period: string,
+): ErrorBudget {
+  const budget = 1 - objective / 100;
+  const burn = budget > 0 ? errorRatio / budget : 0;
+  const periodDays = (parseDuration(period) ?? 30 * 86_400_000) / 86_400_000;
+  return {
+    budget_ratio: round(budget, 8),
+    expected_burn_rate: round(burn, 4),
+    expected_budget_spent_per_period: round(burn, 4),
+    ...(burn > 0 ? { days_to_exhaustion: round(periodDays / burn, 2) } : {}),
+    allowed_bad_events_per_day: round(eventsPerDay * budget, 3),
+  };
+}
+
+/** Per-minute series over the window (or the journey's own minutes) for the back-test. */
+function minuteSeries(
+  j: DiscoveredJourney,
+  window: SliContext['window'],
+  bad: (m: { count: number; errors: number; counts: number[] }) => number,
+): MinuteSeries | undefined {
+  const keys = [...j.stats.minutes.keys()];
+  if (keys.length === 0) return undefined;
+  const start = window ? Math.floor(window.start.getTime() / 60_000) * 60_000 : Math.min(...keys);
+  const end = window ? Math.ceil(window.end.getTime() / 60_000) * 60_000 : Math.max(...keys) + 60_000;
+  const n = Math.max(1, Math.round((end - start) / 60_000));
+  const total = new Float64Array(n);
+  const b = new Float64Array(n);
+  for (const [t, m] of j.stats.minutes) {
+    const i = Math.round((t - start) / 60_000);
+    if (i < 0 || i >= n) continue;
+    total[i] = m.count;
+    b[i] = bad(m);
+  }
+  return { startMs: start, total, bad: b };
+}
+
+function withBacktest(
+  rec: SliRec & SliExtensions,
+  series: MinuteSeries | undefined,
+  eventsPerDay: number,
+  errorRatio: number,
+): SliRec & SliExtensions {
+  rec.error_budget = errorBudget(rec.objective, errorRatio, eventsPerDay, rec.window);
+  const eb = rec.error_budget;
+  rec.evidence.push(
+    `error budget ${pct(eb.budget_ratio)} of events; at the observed error ratio ${pct(errorRatio)} the SLO spends ` +
+      `${round(eb.expected_budget_spent_per_period * 100, 2)}% of its budget per ${rec.window}` +
+      (eb.days_to_exhaustion !== undefined ? ` (exhausted after ${eb.days_to_exhaustion} days)` : ''),
+  );
+  if (!series) {
+    rec.evidence.push('no per-minute history: back-test not run');
+    return rec;
+  }
+  const r = backtest(series, rec.objective, rec.window);
+  if (!r.ok) {
+    rec.evidence.push(`back-test not run: ${r.error}`);
+    return rec;
+  }
+  rec.backtest = r.value;
+  rec.evidence.push(describeBacktest(r.value), ...r.value.notes);
+  return rec;
+}
+
+function hourSeries(
+  j: DiscoveredJourney,
+  bad: (h: { count: number; errors: number; counts: number[] }) => number,
+) {
+  return [...j.stats.hours.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([hour, x]) => ({ hour, total: x.count, bad: x.errors }));
-  const c = chooseObjective({ total: j.stats.count, bad: j.stats.errors, hours }, opts);
-  const total = rate(src.countMetric, src.matchers);
+    .map(([hour, x]) => ({ hour, total: x.count, bad: bad(x) }));
+}
+
+function eventsPerDay(j: DiscoveredJourney, window: SliContext['window']): number {
+  const ms = window
+    ? window.end.getTime() - window.start.getTime()
+    : Math.max(60_000, j.stats.minutesWithData * 60_000);
+  return ms > 0 ? (j.stats.count * 86_400_000) / ms : 0;
+}
+
+function availability(j: DiscoveredJourney, src: MetricSource, opts: SliOptions, ctx: SliContext): SliRec {
+  const c = chooseObjective(
+    { total: j.stats.count, bad: j.stats.errors, hours: hourSeries(j, (x) => x.errors) },
+    opts,
+  );
+  const count = (matchers: readonly string[]) =>
+    src.native && src.countMetric === `${src.native.metric}_count`
+      ? `histogram_count(sum(rate(${src.native.metric}${selector(matchers)}[${WINDOW_PLACEHOLDER}])))`
+      : rate(src.countMetric, matchers);
+  const total = count(src.matchers);
   const rec: SliRec & SliExtensions = {
     id: `${j.id}-availability`,
     kind: 'availability',
-    good_query: rate(src.countMetric, [...src.matchers, src.goodMatcher]),
-    bad_query: rate(src.countMetric, [...src.matchers, src.badMatcher]),
+    good_query: count([...src.matchers, src.goodMatcher]),
+    bad_query: count([...src.matchers, src.badMatcher]),
     total_query: total,
     observed: c.observed,
     objective: c.objective,
     window: opts.window,
     confidence: c.confidence,
     evidence: [
-      `availability of ${j.name}: good = requests without a server fault, total = all requests`,
+      `availability of ${j.name}: good = requests without a server fault (5xx, gRPC UNKNOWN/DEADLINE_EXCEEDED/` +
+        'UNIMPLEMENTED/INTERNAL/UNAVAILABLE/DATA_LOSS), total = all requests; 4xx and client cancellations are good',
       ...src.notes,
       ...c.evidence,
     ],
-    source: { kind: src.kind, metric: src.countMetric },
+    source: { kind: src.kind, metric: src.countMetric, fallback: src.kind === 'span-metrics' },
   };
-  return rec;
+  const e = j.stats.count > 0 ? j.stats.errors / j.stats.count : 0;
+  return withBacktest(
+    rec,
+    minuteSeries(j, ctx.window, (m) => m.errors),
+    eventsPerDay(j, ctx.window),
+    e,
+  );
 }
 
-/** Latency-like SLI (latency for requests, processing-time freshness for consumers). */
+/** Round latency thresholds (ms) for native histograms: 1, 2, 2.5, 5 x 10^k. */
+function niceThresholdMs(target: number): number {
+  for (let k = 0; k < 8; k++) {
+    for (const m of [1, 2, 2.5, 5]) {
+      const v = m * 10 ** k;
+      if (v >= target) return v;
+    }
+  }
+  return 10 ** 8;
+}
+
+/** Latency-like SLI (latency for requests, processing-time freshness for consumers and jobs). */
 function latencyLike(
   j: DiscoveredJourney,
   src: MetricSource,
   kind: 'latency' | 'freshness',
   opts: SliOptions,
+  ctx: SliContext,
 ): SliRec | undefined {
   if (j.stats.count === 0 || j.stats.boundsMs.length === 0) return undefined;
   const notes: string[] = [];
-  let hist = src.histogram;
-  let matchers = src.matchers;
-  if (!hist) {
-    const fb = spanMetricsSource(
-      j.service,
-      j.entrypoint,
-      `${src.countMetric} has no classic-histogram buckets in the inventory`,
-    );
-    hist = fb.histogram!;
-    matchers = fb.matchers;
-    notes.push(...fb.notes);
-  }
   const p99 = j.latencyMs.p99 ?? 0;
   const target = p99 * opts.latencyHeadroom;
-  const bounds = [...hist.boundsMs].sort((a, b) => a - b);
-  const onBound = bounds.find((b) => b >= target);
-  const thresholdMs = onBound ?? bounds[bounds.length - 1]!;
-  const thresholdUnit = thresholdMs * hist.msToUnit;
+  const what =
+    kind === 'latency' ? 'requests' : j.journeyType === 'batch' ? 'job runs' : 'messages processed';
+  let hist = src.histogram;
+  let matchers = src.matchers;
+  let thresholdMs: number;
+  let thresholdWhy: string;
+  let queries: { good_query: string; total_query: string };
+  let shape: Pick<SliExtensions, 'histogram' | 'native_histogram'>;
+  let sourceKind: SourceKind = src.kind;
+  let sourceMetric: string;
+  if (!hist && src.native) {
+    const nat = src.native;
+    thresholdMs = niceThresholdMs(target);
+    thresholdWhy =
+      `threshold ${thresholdMs} ms = smallest round value (1, 2, 2.5, 5 x 10^k ms) >= observed p99 ${p99} ms * ` +
+      `${opts.latencyHeadroom} (${round(target, 3)} ms); native histograms need no bucket boundary`;
+    const sel = selector(matchers);
+    const agg = `sum(rate(${nat.metric}${sel}[${WINDOW_PLACEHOLDER}]))`;
+    const t = formatLe(thresholdMs * nat.msToUnit);
+    queries = {
+      good_query: `histogram_fraction(0, ${t}, ${agg}) * histogram_count(${agg})`,
+      total_query: `histogram_count(${agg})`,
+    };
+    shape = {
+      native_histogram: {
+        metric: nat.metric,
+        selector: sel,
+        unit: nat.msToUnit === 1 ? 'milliseconds' : 'seconds',
+      },
+    };
+    sourceMetric = nat.metric;
+  } else {
+    if (!hist) {
+      const fb = spanMetricsSource(
+        j.service,
+        j.entrypoint,
+        `${src.countMetric} has no classic-histogram buckets in the inventory`,
+      );
+      hist = fb.histogram!;
+      matchers = fb.matchers;
+      notes.push(...fb.notes);
+      sourceKind = 'span-metrics';
+    } else notes.push(...src.notes);
+    const bounds = [...hist.boundsMs].sort((a, b) => a - b);
+    const onBound = bounds.find((b) => b >= target);
+    thresholdMs = onBound ?? bounds[bounds.length - 1]!;
+    thresholdWhy =
+      onBound !== undefined
+        ? `threshold ${thresholdMs} ms = smallest histogram bucket bound >= observed p99 ${p99} ms * ${opts.latencyHeadroom} (${round(target, 3)} ms)`
+        : `observed p99 ${p99} ms * ${opts.latencyHeadroom} exceeds every bucket bound; threshold set to the largest bound ${thresholdMs} ms`;
+    const sel = selector(matchers);
+    queries = {
+      good_query: `sum(rate(${hist.bucketMetric}${selector([...matchers, leMatcher(thresholdMs * hist.msToUnit)])}[${WINDOW_PLACEHOLDER}]))`,
+      total_query: `sum(rate(${hist.countMetric}${sel}[${WINDOW_PLACEHOLDER}]))`,
+    };
+    shape = {
+      histogram: {
+        bucket_metric: hist.bucketMetric,
+        count_metric: hist.countMetric,
+        selector: sel,
+        unit: hist.msToUnit === 1 ? 'milliseconds' : 'seconds',
+      },
+    };
+    sourceMetric = hist.bucketMetric;
+  }
   const exact = j.stats.boundsMs.includes(thresholdMs);
-  const hours = [...j.stats.hours.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([hour, x]) => {
-      const good = Math.round(x.count * fractionBelow(j.stats.boundsMs, x.counts, thresholdMs));
-      return { hour, total: x.count, bad: x.count - good };
-    });
+  const badOf = (x: { count: number; counts: number[] }) =>
+    x.count - Math.round(x.count * fractionBelow(j.stats.boundsMs, x.counts, thresholdMs));
+  const hours = hourSeries(j, badOf);
   const totalBad = hours.reduce((a, x) => a + x.bad, 0);
   const c = chooseObjective({ total: j.stats.count, bad: totalBad, hours }, opts);
-  const sel = selector(matchers);
-  const what = kind === 'latency' ? 'requests' : 'messages processed';
   const rec: SliRec & SliExtensions = {
     id: `${j.id}-${kind}`,
     kind,
-    good_query: `sum(rate(${hist.bucketMetric}${selector([...matchers, leMatcher(thresholdUnit)])}[${WINDOW_PLACEHOLDER}]))`,
-    total_query: `sum(rate(${hist.countMetric}${sel}[${WINDOW_PLACEHOLDER}]))`,
+    ...queries,
     threshold_ms: thresholdMs,
     observed: { ...c.observed, p99_ms: p99, threshold_ms: thresholdMs },
     objective: c.objective,
@@ -577,13 +829,10 @@ function latencyLike(
     confidence: c.confidence,
     evidence: [
       `${kind} of ${j.name}: good = ${what} completing within ${thresholdMs} ms, total = all ${what}`,
-      onBound !== undefined
-        ? `threshold ${thresholdMs} ms = smallest histogram bucket bound >= observed p99 ${p99} ms * ${opts.latencyHeadroom} (${round(target, 3)} ms)`
-        : `observed p99 ${p99} ms * ${opts.latencyHeadroom} exceeds every bucket bound; threshold set to the largest bound ${thresholdMs} ms`,
+      thresholdWhy,
       exact
         ? `the observed good ratio is exact: ${thresholdMs} ms is also a bound of the rollup histogram`
         : `the observed good ratio is interpolated inside a rollup bucket (threshold is not a rollup bound)`,
-      ...(src.histogram ? src.notes : []),
       ...notes,
       ...(kind === 'freshness'
         ? [
@@ -592,15 +841,15 @@ function latencyLike(
         : []),
       ...c.evidence,
     ],
-    source: { kind: hist === src.histogram ? src.kind : 'span-metrics', metric: hist.bucketMetric },
-    histogram: {
-      bucket_metric: hist.bucketMetric,
-      count_metric: hist.countMetric,
-      selector: sel,
-      unit: hist.msToUnit === 1 ? 'milliseconds' : 'seconds',
-    },
+    source: { kind: sourceKind, metric: sourceMetric, fallback: sourceKind === 'span-metrics' },
+    ...shape,
   };
-  return rec;
+  return withBacktest(
+    rec,
+    minuteSeries(j, ctx.window, badOf),
+    eventsPerDay(j, ctx.window),
+    j.stats.count > 0 ? totalBad / j.stats.count : 0,
+  );
 }
 
 const LAG_NAMES =
@@ -646,9 +895,36 @@ function lagFreshness(
       `rollups carry no lag history, so the objective ${objective}% is a conservative default and the threshold is a default of ` +
         `${threshold} ${seconds ? 's' : 'messages'}; confidence 0.3 until back-tested`,
     ],
-    source: { kind: 'otel-messaging', metric: m.name },
+    source: { kind: 'otel-messaging', metric: m.name, fallback: false },
   };
   return rec;
+}
+
+/** The protocol of a journey's entry point, for knowledge-base queries. */
+export function protocolOf(
+  j: Pick<DiscoveredJourney, 'entrypoint' | 'journeyType'>,
+): KnowledgeQuery['protocol'] {
+  if (j.journeyType === 'consumer') return 'messaging';
+  if (isGrpc(j.entrypoint)) return 'grpc';
+  return splitOperation(j.entrypoint).method ? 'http' : 'other';
+}
+
+function cite(rec: SliRec & SliExtensions, candidates: readonly KnowledgeCandidate[] | undefined): void {
+  const mine = (candidates ?? [])
+    .filter((c) => c.sli_kind === undefined || c.sli_kind === rec.kind)
+    .slice()
+    .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .slice(0, 3);
+  if (!mine.length) return;
+  rec.knowledge = mine.map((c) => ({
+    id: c.id,
+    score: round(c.score, 4),
+    ...(c.reason ? { reason: c.reason } : {}),
+  }));
+  rec.evidence.push(
+    `knowledge base: ${mine.map((c) => `${c.title ?? c.id} (score ${round(c.score, 3)})`).join(', ')} ` +
+      'support this SLI shape (cited only; numbers come from the history above)',
+  );
 }
 
 /** Recommends SLIs for one journey. */
@@ -656,15 +932,17 @@ export function recommendSlis(
   j: DiscoveredJourney,
   inventory: readonly InventoryMetric[],
   opts: SliOptions = DEFAULT_SLI_OPTIONS,
+  ctx: SliContext = {},
 ): SliRec[] {
   const src = resolveSource(j, inventory);
-  const out: SliRec[] = [availability(j, src, opts)];
+  const out: (SliRec & SliExtensions)[] = [availability(j, src, opts, ctx)];
   if (j.kind === 'request') {
-    const l = latencyLike(j, src, 'latency', opts);
+    const l = latencyLike(j, src, 'latency', opts, ctx);
     if (l) out.push(l);
   } else {
-    const f = lagFreshness(j, inventory, opts) ?? latencyLike(j, src, 'freshness', opts);
+    const f = lagFreshness(j, inventory, opts) ?? latencyLike(j, src, 'freshness', opts, ctx);
     if (f) out.push(f);
   }
+  for (const r of out) cite(r, ctx.knowledge);
   return out;
 }

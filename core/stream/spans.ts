@@ -1,0 +1,473 @@
+/**
+ * Streaming span accumulator: folds spans, one at a time, into per-minute operation rollups and call-graph edges
+ * without holding the spans. Memory is bounded by (operations x minutes) for rollups, by (operation pairs) for edges
+ * and by `parentWindow` for span parentage (span id -> operation of the most recent spans, plus children waiting
+ * for a parent that has not arrived yet; exporters usually send children before their parents).
+ *
+ * Pure: no I/O. Operation names are the fingerprinting stage's (core/fingerprint/routes.ts spanOperation, PII
+ * redaction, the route cardinality cap), cached per distinct (service, kind, name, route attributes).
+ */
+import type { Rollup } from '../../events/schemas.js';
+import type { CallEdge, OperationInfo, SpanKind as SpanKindName } from '../analysis/journeys.js';
+import { createRedactor, type Redactor } from '../fingerprint/redact.js';
+import { RouteFolder, httpRoute, spanOperation } from '../fingerprint/routes.js';
+import type { AttrValue, Attrs, SpanModel } from '../otlp/model.js';
+import { SpanKind, StatusCode } from '../otlp/model.js';
+import { DEFAULT_BOUNDS_MS, bucketIndex } from '../rollup.js';
+
+/** The fields of a span the accumulator reads. */
+export interface StreamSpan {
+  readonly spanId: string;
+  /** '' for a trace root. */
+  readonly parentSpanId: string;
+  readonly name: string;
+  /** OTLP SpanKind number. */
+  readonly kind: number;
+  /** Unix milliseconds (fractional allowed). */
+  readonly startMs: number;
+  readonly durationMs: number;
+  /** OTLP Status.code number. */
+  readonly statusCode: number;
+  readonly attributes: Attrs;
+}
+
+export interface AccumulatorOptions {
+  /** Latency bucket bounds of the rollups (ms). */
+  readonly boundsMs?: readonly number[];
+  /** Span ids remembered for parent resolution (two generations of this size are kept). */
+  readonly parentWindow?: number;
+  /** Distinct operation-name cache entries before the cache is reset. */
+  readonly opCacheSize?: number;
+  readonly redactor?: Redactor;
+  readonly routes?: RouteFolder;
+}
+
+const GRPC_SERVER_FAULTS = new Set([2, 4, 12, 13, 14, 15]);
+const GRPC_NAMES: Readonly<Record<string, number>> = {
+  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
+}; // prettier-ignore
+const PROBE_AGENT = /^(kube-probe|ELB-HealthChecker|GoogleHC|Prometheus)\//i;
+
+const KIND_NAME: Readonly<Record<number, SpanKindName>> = {
+  [SpanKind.SERVER]: 'server',
+  [SpanKind.CLIENT]: 'client',
+  [SpanKind.PRODUCER]: 'producer',
+  [SpanKind.CONSUMER]: 'consumer',
+  [SpanKind.INTERNAL]: 'internal',
+};
+
+function intOf(v: AttrValue | undefined): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
+  if (typeof v === 'string' && /^-?\d{1,9}$/.test(v)) return Number(v);
+  return undefined;
+}
+
+/** gRPC status code of a span (rpc.grpc.status_code, or the newer rpc.response.status_code by name or number). */
+export function grpcStatus(a: Attrs): number | undefined {
+  const n = intOf(a['rpc.grpc.status_code']);
+  if (n !== undefined) return n;
+  const v = a['rpc.response.status_code'];
+  if (typeof v === 'string') {
+    const up = v.trim().toUpperCase();
+    return up in GRPC_NAMES ? GRPC_NAMES[up] : intOf(up);
+  }
+  return intOf(v);
+}
+
+/**
+ * Whether a span is a server-side failure (the availability SLI's "bad"): HTTP 5xx; gRPC UNKNOWN,
+ * DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS; otherwise an ERROR status. 4xx (including
+ * 499 client closed request) and gRPC CANCELLED / caller-side codes are never bad, even when the instrumentation
+ * set an ERROR status.
+ */
+export function isServerFault(kind: number, statusCode: number, a: Attrs): boolean {
+  const http = intOf(a['http.response.status_code'] ?? a['http.status_code']);
+  if (http !== undefined) return http >= 500;
+  const rpc = grpcStatus(a);
+  if (rpc !== undefined) return GRPC_SERVER_FAULTS.has(rpc);
+  if (statusCode !== StatusCode.ERROR) return false;
+  const et = a['error.type'];
+  return !(typeof et === 'string' && /cancel/i.test(et));
+}
+
+interface OpState {
+  readonly idx: number;
+  readonly service: string;
+  readonly operation: string;
+  readonly kind: number;
+  count: number;
+  roots: number;
+  /** Parent resolved in another service. */
+  remote: number;
+  /** Parent resolved in the same service. */
+  local: number;
+  /** Parent never seen (outside the data or evicted). */
+  orphans: number;
+  probeUa: string;
+  nonProbe: boolean;
+  /** Rolled up (entry-capable kinds and roots). */
+  readonly minutes: Map<number, Float64Array>;
+  lastMinute: number;
+  lastRow: Float64Array | undefined;
+}
+
+export interface AccumulatorStats {
+  readonly spans: number;
+  readonly rolledUp: number;
+  readonly operations: number;
+  readonly edges: number;
+  readonly orphans: number;
+  readonly skipped: number;
+  readonly rollupRows: number;
+}
+
+export interface AccumulatedInput {
+  readonly window: { readonly start: Date; readonly end: Date };
+  readonly rollups: Rollup[];
+  readonly operations: OperationInfo[];
+  readonly edges: CallEdge[];
+  readonly stats: AccumulatorStats;
+}
+
+const ROOT = -1;
+const UNKNOWN = -2;
+const EDGE_SHIFT = 2 ** 21;
+
+function str(v: AttrValue | undefined): string {
+  return typeof v === 'string' ? v : v === undefined ? '' : String(v);
+}
+
+/** Folds spans into rollups and edges in bounded memory; call `result()` at the end. */
+export class SpanAccumulator {
+  private readonly bounds: readonly number[];
+  private readonly width: number;
+  private readonly parentWindow: number;
+  private readonly opCacheSize: number;
+  private readonly redactor: Redactor;
+  private readonly routes: RouteFolder;
+  private readonly ops: OpState[] = [];
+  private readonly opIndex = new Map<string, number>();
+  private opCache = new Map<string, number>();
+  private cur = new Map<string, number>();
+  private prev = new Map<string, number>();
+  private pendCur = new Map<string, number | number[]>();
+  private pendPrev = new Map<string, number | number[]>();
+  private readonly edges = new Map<number, number>();
+  private spans = 0;
+  private rolledUp = 0;
+  private orphans = 0;
+  private skipped = 0;
+  private minMinute = Infinity;
+  private maxMinute = -Infinity;
+
+  constructor(opts: AccumulatorOptions = {}) {
+    this.bounds = opts.boundsMs ?? DEFAULT_BOUNDS_MS;
+    this.width = 3 + this.bounds.length + 1;
+    this.parentWindow = opts.parentWindow ?? 50_000;
+    this.opCacheSize = opts.opCacheSize ?? 100_000;
+    this.redactor = opts.redactor ?? createRedactor();
+    this.routes = opts.routes ?? new RouteFolder();
+    if (!(this.parentWindow >= 1)) throw new RangeError('SpanAccumulator: parentWindow must be >= 1');
+  }
+
+  /** Adds a decoded OTLP span (core/otlp/model.ts). */
+  addModel(span: SpanModel): void {
+    const start = nanoToMs(span.startTimeUnixNano);
+    const end = nanoToMs(span.endTimeUnixNano);
+    this.add(serviceOf(span.resource), {
+      spanId: span.spanId,
+      parentSpanId: span.parentSpanId,
+      name: span.name,
+      kind: span.kind,
+      startMs: start,
+      durationMs: end > start ? end - start : 0,
+      statusCode: span.statusCode,
+      attributes: span.attributes,
+    });
+  }
+
+  /** Adds one span of `service`. */
+  add(service: string, s: StreamSpan): void {
+    this.spans++;
+    if (!(s.startMs > 0)) {
+      this.skipped++;
+      return;
+    }
+    const op = this.ops[this.opFor(service, s)]!;
+    op.count++;
+    const isRoot = s.parentSpanId === '';
+    const rolled =
+      op.kind === SpanKind.SERVER || op.kind === SpanKind.CONSUMER || isRoot || op.minutes.size > 0;
+    if (rolled) this.rollup(op, s);
+    // user agents (probe detection)
+    const ua = s.attributes['user_agent.original'] ?? s.attributes['http.user_agent'];
+    if (typeof ua === 'string' && PROBE_AGENT.test(ua)) {
+      if (!op.probeUa) op.probeUa = ua;
+    } else op.nonProbe = true;
+
+    // parentage
+    const children = this.pendCur.get(s.spanId) ?? this.pendPrev.get(s.spanId);
+    if (children !== undefined) {
+      this.pendCur.delete(s.spanId);
+      this.pendPrev.delete(s.spanId);
+      if (typeof children === 'number') this.link(children, op.idx);
+      else for (const c of children) this.link(c, op.idx);
+    }
+    if (isRoot) {
+      op.roots++;
+      this.edge(op.idx, ROOT);
+    } else {
+      const parent = this.cur.get(s.parentSpanId) ?? this.prev.get(s.parentSpanId);
+      if (parent !== undefined) this.link(op.idx, parent);
+      else {
+        const p = this.pendCur.get(s.parentSpanId);
+        if (p === undefined) this.pendCur.set(s.parentSpanId, op.idx);
+        else if (typeof p === 'number') this.pendCur.set(s.parentSpanId, [p, op.idx]);
+        else p.push(op.idx);
+        if (this.pendCur.size >= this.parentWindow) this.rotatePending();
+      }
+    }
+    if (s.spanId) {
+      this.cur.set(s.spanId, op.idx);
+      if (this.cur.size >= this.parentWindow) {
+        this.prev = this.cur;
+        this.cur = new Map();
+      }
+    }
+  }
+
+  private rotatePending(): void {
+    for (const v of this.pendPrev.values()) {
+      if (typeof v === 'number') this.orphan(v);
+      else for (const c of v) this.orphan(c);
+    }
+    this.pendPrev = this.pendCur;
+    this.pendCur = new Map();
+  }
+
+  private orphan(child: number): void {
+    this.orphans++;
+    this.ops[child]!.orphans++;
+    this.edge(child, UNKNOWN);
+  }
+
+  private link(child: number, parent: number): void {
+    const c = this.ops[child]!;
+    if (this.ops[parent]!.service === c.service) c.local++;
+    else c.remote++;
+    this.edge(child, parent);
+  }
+
+  private edge(child: number, parent: number): void {
+    const k = child * EDGE_SHIFT + (parent + 2);
+    this.edges.set(k, (this.edges.get(k) ?? 0) + 1);
+  }
+
+  private rollup(op: OpState, s: StreamSpan): void {
+    this.rolledUp++;
+    const minute = Math.floor(s.startMs / 60_000) * 60_000;
+    let row = op.lastRow;
+    if (minute !== op.lastMinute || row === undefined) {
+      row = op.minutes.get(minute);
+      if (row === undefined) {
+        row = new Float64Array(this.width);
+        op.minutes.set(minute, row);
+        if (minute < this.minMinute) this.minMinute = minute;
+        if (minute > this.maxMinute) this.maxMinute = minute;
+      }
+      op.lastMinute = minute;
+      op.lastRow = row;
+    }
+    const d = s.durationMs > 0 && Number.isFinite(s.durationMs) ? s.durationMs : 0;
+    row[0]!++;
+    if (isServerFault(s.kind, s.statusCode, s.attributes)) row[1]!++;
+    row[2]! += d;
+    row[3 + bucketIndex(this.bounds, d)]!++;
+  }
+
+  private opFor(service: string, s: StreamSpan): number {
+    const a = s.attributes;
+    const method = a['http.request.method'] ?? a['http.method'];
+    const route = a['http.route'];
+    let key = `${service}\u0000${s.kind}\u0000${s.name}\u0000${str(method)}\u0000${str(route)}\u0000${str(a['rpc.service'])}\u0000${str(a['rpc.method'])}\u0000${str(a['messaging.destination.name'] ?? a['messaging.destination'])}`;
+    if (method !== undefined && route === undefined && s.kind === SpanKind.CLIENT) {
+      // HTTP client calls are dependencies, never journeys: name them by method and peer (OTel's low-cardinality
+      // client span name), not by the raw URL, so that ids in URLs cost nothing
+      key += `\u0000${clientPeer(a)}`;
+    } else if (method !== undefined && route === undefined) {
+      // HTTP server without a route template: the path (and a 404) decide the operation
+      const st = a['http.response.status_code'] ?? a['http.status_code'];
+      key += `\u0000${str(a['url.path'] ?? a['http.target'] ?? a['url.full'] ?? a['http.url'])}\u0000${str(st) === '404' ? 1 : 0}`;
+    }
+    const hit = this.opCache.get(key);
+    if (hit !== undefined) return hit;
+    const operation = this.operationName(service, s);
+    const kind = s.kind === SpanKind.UNSPECIFIED ? SpanKind.INTERNAL : s.kind;
+    const ok = `${service}\u0000${kind === SpanKind.SERVER || kind === SpanKind.CONSUMER ? kind : 0}\u0000${operation}`;
+    let idx = this.opIndex.get(ok);
+    if (idx === undefined) {
+      idx = this.ops.length;
+      if (idx >= EDGE_SHIFT - 2) throw new RangeError('SpanAccumulator: too many distinct operations');
+      this.ops.push({
+        idx,
+        service,
+        operation,
+        kind,
+        count: 0,
+        roots: 0,
+        remote: 0,
+        local: 0,
+        orphans: 0,
+        probeUa: '',
+        nonProbe: false,
+        minutes: new Map(),
+        lastMinute: -1,
+        lastRow: undefined,
+      });
+      this.opIndex.set(ok, idx);
+    }
+    if (this.opCache.size >= this.opCacheSize) this.opCache = new Map();
+    this.opCache.set(key, idx);
+    return idx;
+  }
+
+  private operationName(service: string, s: StreamSpan): string {
+    const model: SpanModel = {
+      traceId: '',
+      spanId: s.spanId,
+      parentSpanId: s.parentSpanId,
+      name: s.name,
+      kind: s.kind,
+      startTimeUnixNano: '0',
+      endTimeUnixNano: '0',
+      statusCode: s.statusCode,
+      statusMessage: '',
+      attributes: s.attributes,
+      resource: {},
+      scope: '',
+    };
+    const m = s.attributes['http.request.method'] ?? s.attributes['http.method'];
+    if (m !== undefined && s.attributes['http.route'] === undefined && s.kind === SpanKind.CLIENT) {
+      return this.redactor.redact(`${str(m).toUpperCase()} ${clientPeer(s.attributes)}`.trim()).text;
+    }
+    const http = httpRoute(model);
+    if (http) {
+      const path = this.redactor.redact(http.path).text;
+      return `${http.method} ${this.routes.fold(service, http.method, path)}`;
+    }
+    return this.redactor.redact(spanOperation(model)).text;
+  }
+
+  /** Counters so far. */
+  stats(): AccumulatorStats {
+    let rows = 0;
+    for (const o of this.ops) rows += o.minutes.size;
+    return {
+      spans: this.spans,
+      rolledUp: this.rolledUp,
+      operations: this.ops.length,
+      edges: this.edges.size,
+      orphans: this.orphans,
+      skipped: this.skipped,
+      rollupRows: rows,
+    };
+  }
+
+  /**
+   * Resolves what is still pending (children whose parent never arrived count as orphans) and returns the analysis
+   * input: the window [first minute, last minute + 1m), rollups, operation facts and call edges. Undefined when no
+   * span carried a usable timestamp.
+   */
+  result(): AccumulatedInput | undefined {
+    this.rotatePending();
+    this.rotatePending();
+    if (!(this.maxMinute >= this.minMinute)) return undefined;
+    const rollups: Rollup[] = [];
+    for (const o of this.ops) {
+      for (const [minute, row] of o.minutes) {
+        rollups.push({
+          minute: new Date(minute).toISOString(),
+          service: o.service,
+          kind: 'operation',
+          key: o.operation,
+          count: row[0]!,
+          errors: row[1]!,
+          sum_ms: Math.round(row[2]! * 1000) / 1000,
+          latency: { bounds_ms: [...this.bounds], counts: Array.from(row.subarray(3)) },
+        });
+      }
+    }
+    rollups.sort((a, b) => (a.minute < b.minute ? -1 : a.minute > b.minute ? 1 : 0));
+    const operations: OperationInfo[] = this.ops.map((o) => {
+      const kind = KIND_NAME[o.kind] ?? 'internal';
+      const resolved = o.roots + o.remote + o.local + o.orphans;
+      // an entry of its service: reached from outside it (another service, ingress, or a caller not in the data)
+      const isEntry = o.roots + o.remote + o.orphans > 0;
+      // user-facing: a real share of its traffic starts the trace, or its callers are never in the data
+      const isRoot = o.roots >= Math.max(1, 0.01 * resolved) || (resolved > 0 && o.orphans / resolved >= 0.5);
+      const agents = !o.nonProbe && o.probeUa ? [o.probeUa] : [];
+      return {
+        service: o.service,
+        operation: o.operation,
+        spanKind: kind,
+        isEntry,
+        isRoot,
+        userAgents: agents,
+      };
+    });
+    const edges: CallEdge[] = [];
+    for (const [k, count] of this.edges) {
+      const child = this.ops[Math.floor(k / EDGE_SHIFT)]!;
+      const p = (k % EDGE_SHIFT) - 2;
+      const parent = p >= 0 ? this.ops[p]! : undefined;
+      edges.push({
+        service: child.service,
+        operation: child.operation,
+        parentService: parent?.service ?? '',
+        parentOperation: parent?.operation ?? (p === UNKNOWN ? '(unknown parent)' : ''),
+        count,
+      });
+    }
+    const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    edges.sort(
+      (a, b) =>
+        cmp(a.service, b.service) ||
+        cmp(a.operation, b.operation) ||
+        cmp(a.parentService, b.parentService) ||
+        cmp(a.parentOperation, b.parentOperation),
+    );
+    return {
+      window: { start: new Date(this.minMinute), end: new Date(this.maxMinute + 60_000) },
+      rollups,
+      operations,
+      edges,
+      stats: this.stats(),
+    };
+  }
+}
+
+/** The peer of an HTTP client span: server.address (or older net.peer.name), else the host of the URL. */
+function clientPeer(a: Attrs): string {
+  const p = a['server.address'] ?? a['net.peer.name'];
+  if (typeof p === 'string' && p) return p;
+  const u = str(a['url.full'] ?? a['http.url']);
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#:@]+)/i.exec(u);
+  return m ? m[1]!.toLowerCase() : '';
+}
+
+/** service.name of a resource ('unknown_service' when absent). */
+export function serviceOf(resource: Attrs): string {
+  const s = resource['service.name'];
+  return typeof s === 'string' && s.trim() ? s.trim() : 'unknown_service';
+}
+
+/** Unix-nano decimal string (or number) -> unix ms as a float; 0 when malformed. */
+export function nanoToMs(v: string | number): number {
+  if (typeof v === 'number') return v > 0 ? v / 1e6 : 0;
+  if (v.length <= 6) return 0;
+  const ms = Number(v.slice(0, -6));
+  const frac = Number(v.slice(-6)) / 1e6;
+  return Number.isFinite(ms) && Number.isFinite(frac) ? ms + frac : 0;
+}
