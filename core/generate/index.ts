@@ -7,7 +7,9 @@ import { err, ok, unwrap, type Result } from '../result.js';
 import { dashboards } from './grafana.js';
 import { buildSloModels, type ModelOptions } from './model.js';
 import { DEFAULT_NAMING, type NamingConvention } from './naming.js';
-import { prometheusRuleYaml, ruleFiles, ruleFileYaml } from './prometheus.js';
+import { alertRules, prometheusRuleYaml, ruleFiles, ruleFileYaml, type AlertingRule } from './prometheus.js';
+import { promtoolTestFor } from './promtool.js';
+import { stringify } from 'yaml';
 import { runbookMarkdown } from './runbook.js';
 import { SRE_WORKBOOK_30D, validateCatalogue, type WindowCatalogue } from './windows.js';
 
@@ -20,6 +22,8 @@ export * from './windows.js';
 export * from './prometheus.js';
 export * from './grafana.js';
 export * from './runbook.js';
+export * from './promtool.js';
+export * from './sloth.js';
 
 export interface GenerateOptions extends ModelOptions {
   readonly setId: string;
@@ -93,6 +97,48 @@ export function tryGenerateArtifacts(
       });
     }
   }
+  // promtool unit tests, one per SLO (SLIs whose queries cannot be synthesised are listed in tests/README.md).
+  const alertGroups = alertRules(models, naming, cat.value);
+  const skipped: string[] = [];
+  models.forEach((m, i) => {
+    const t = promtoolTestFor(m, alertGroups[i]!.rules as AlertingRule[], {
+      naming,
+      catalogue: cat.value,
+      ruleFile: `../prometheus/${m.serviceSlug}.rules.yaml`,
+    });
+    if (!t.ok) {
+      skipped.push(t.error);
+      return;
+    }
+    files.push({
+      path: `tests/${m.id}.test.yaml`,
+      media_type: MEDIA_TYPES.yaml,
+      content: `# ${header}\n# Run: promtool test rules tests/${m.id}.test.yaml\n${stringify(t.value.content, { lineWidth: 0 })}`,
+    });
+  });
+  if (skipped.length)
+    files.push({
+      path: 'tests/README.md',
+      media_type: MEDIA_TYPES.markdown,
+      content: `# promtool tests not generated\n\n${skipped.map((x) => `* ${x}`).join('\n')}\n`,
+    });
+  // Alertmanager inhibition: a firing page silences the ticket and no-data alerts of the same SLO.
+  files.push({
+    path: 'alertmanager/inhibit-rules.yaml',
+    media_type: MEDIA_TYPES.yaml,
+    content: `# ${header}\n# Merge into alertmanager.yml.\n${stringify(
+      {
+        inhibit_rules: [
+          {
+            source_matchers: [`${naming.alerts.severityLabel}="page"`],
+            target_matchers: [`${naming.alerts.severityLabel}="ticket"`],
+            equal: [naming.alerts.idLabel],
+          },
+        ],
+      },
+      { lineWidth: 0 },
+    )}`,
+  });
   files.push({
     path: 'recommendations.json',
     media_type: MEDIA_TYPES.json,

@@ -95,13 +95,19 @@ export function dashboardUid(service: string): string {
 
 const trimSlash = (s: string) => s.replace(/\/+$/, '');
 
-function errorRatioQuery(sli: SliRec & { bad_query?: unknown }): Result<string, string> {
+function errorRatioQuery(
+  sli: SliRec & { bad_query?: unknown; error_ratio_query?: unknown },
+): Result<string, string> {
   const bad = typeof sli.bad_query === 'string' ? sli.bad_query : undefined;
+  if (typeof sli.error_ratio_query === 'string' && sli.error_ratio_query.trim())
+    return ok(`(${sli.error_ratio_query.trim()})`);
   if (bad && sli.total_query) return ok(`(${bad})\n/\n(${sli.total_query})`);
   if (sli.good_query && sli.total_query)
     return ok(`1 - (\n  (${sli.good_query})\n  /\n  (${sli.total_query})\n)`);
   if (sli.ratio_query) return ok(`1 - (${sli.ratio_query})`);
-  return err(`SLI ${sli.id}: needs bad_query+total_query, good_query+total_query or ratio_query`);
+  return err(
+    `SLI ${sli.id}: needs bad_query+total_query, good_query+total_query, ratio_query or error_ratio_query`,
+  );
 }
 
 /** Builds and validates SLO models; all problems are reported together. */

@@ -28,6 +28,8 @@ export interface NamingConvention {
   };
   readonly alerts: {
     readonly name: string;
+    /** The no-data alert (the SLI's metrics vanished). */
+    readonly noData: string;
     /** Labels on alerts (routing): severity, SLO id and service. */
     readonly severityLabel: string;
     readonly idLabel: string;
@@ -52,6 +54,7 @@ export const DEFAULT_NAMING: NamingConvention = {
   labels: { id: 'slo_id', service: 'slo_service', name: 'slo_name', window: 'slo_window' },
   alerts: {
     name: '{{id_pascal}}ErrorBudgetBurn{{severity_pascal}}',
+    noData: '{{id_pascal}}SliNoData',
     severityLabel: 'severity',
     idLabel: 'slo_id',
     serviceLabel: 'service',
@@ -99,6 +102,9 @@ export const sliErrorRecord = (n: NamingConvention, window: string) =>
 
 export const alertName = (n: NamingConvention, sloId: string, severity: string) =>
   render(n.alerts.name, { id: sloId, id_pascal: pascal(sloId), severity, severity_pascal: pascal(severity) });
+
+export const noDataAlertName = (n: NamingConvention, sloId: string) =>
+  render(n.alerts.noData, { id: sloId, id_pascal: pascal(sloId) });
 
 export const groupName = (n: NamingConvention, which: keyof NamingConvention['groups'], sloId: string) =>
   render(n.groups[which], { id: sloId });

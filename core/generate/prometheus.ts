@@ -8,7 +8,7 @@ import { Document } from 'yaml';
 import { unwrap } from '../result.js';
 import type { SloModel } from './model.js';
 import { withWindow } from './model.js';
-import { alertName, groupName, sliErrorRecord, type NamingConvention } from './naming.js';
+import { alertName, groupName, noDataAlertName, sliErrorRecord, type NamingConvention } from './naming.js';
 import {
   catalogueFor,
   parseDuration,
@@ -156,7 +156,21 @@ export function burnRateExpr(
     .join('\nor\n');
 }
 
-/** Page and ticket alerts per SLO (a severity with no window pairs in the catalogue gets no alert). */
+/** How long the SLI must be missing before the no-data alert fires. */
+export const NO_DATA_FOR = '10m';
+
+/**
+ * Low-traffic guard for page alerts: the long window must hold at least 1 / (factor * budget) events, so a single
+ * failed request can never page on its own. Applied to journeys flagged low-traffic that have a total query.
+ */
+export function lowTrafficGuard(m: SloModel, w: { factor: number; long: string }): string | undefined {
+  if (!m.lowTraffic || !m.sli.totalQuery) return undefined;
+  const minEvents = Math.ceil(1 / (w.factor * m.errorBudget));
+  const seconds = parseDuration(w.long)! / 1000;
+  return `(${withWindow(m.sli.totalQuery, w.long)}) * ${seconds} >= ${minEvents}`;
+}
+
+/** Page and ticket alerts per SLO (a severity with no window pairs gets none), plus a no-data alert. */
 export function alertRules(
   models: readonly SloModel[],
   naming: NamingConvention,
@@ -166,6 +180,12 @@ export function alertRules(
     const cat = catalogueForModel(m, catalogue);
     const periodMs = parseDuration(m.period)!;
     const rules: AlertingRule[] = [];
+    const routing = {
+      ...m.labels,
+      [naming.alerts.idLabel]: m.id,
+      [naming.alerts.serviceLabel]: m.service,
+      [naming.labels.name]: m.name,
+    };
     for (const severity of ['page', 'ticket'] as const) {
       const pairs = cat.windows.filter((w) => w.severity === severity);
       if (!pairs.length) continue;
@@ -173,27 +193,46 @@ export function alertRules(
       const windows = pairs
         .map((p) => `${p.factor}x over ${p.long} (confirmed over ${p.short})`)
         .join(' or ');
+      let expr = burnRateExpr(m, naming, cat, severity);
+      const guard =
+        severity === 'page'
+          ? lowTrafficGuard(
+              m,
+              pairs.reduce((a, p) => (p.factor > a.factor ? p : a)),
+            )
+          : undefined;
+      if (guard) expr = `(\n${expr}\n)\nand on()\n(${guard})`;
       rules.push({
         alert: alertName(naming, m.id, severity),
-        expr: burnRateExpr(m, naming, cat, severity),
-        labels: {
-          ...m.labels,
-          [naming.alerts.severityLabel]: severity,
-          [naming.alerts.idLabel]: m.id,
-          [naming.alerts.serviceLabel]: m.service,
-          [naming.labels.name]: m.name,
-        },
+        expr,
+        labels: { ...routing, [naming.alerts.severityLabel]: severity },
         annotations: {
           summary: `${m.journeyName}: ${m.name} SLO (${m.objective}% over ${m.period}) is burning its error budget too fast`,
           description:
             `The ${m.name} error ratio of ${m.journeyName} has been above ${windows} the budget rate ` +
             `(${m.errorBudget} = 1 - ${m.objective}%). At ${fastest}x the ${m.period} budget is gone in about ` +
-            `${human(periodMs / fastest)}. Current error ratio: {{ $value | humanizePercentage }}.`,
+            `${human(periodMs / fastest)}.` +
+            (guard ? ' Low-traffic journey: pages only when the long window holds enough requests.' : ''),
           runbook_url: m.runbookUrls[severity],
           dashboard_url: m.dashboardUrl,
         },
       });
     }
+    const base = recordingWindows(m, catalogue)[0]!;
+    rules.push({
+      alert: noDataAlertName(naming, m.id),
+      expr: `absent(${sliErrorRecord(naming, base)}${sel(m, naming)})`,
+      for: NO_DATA_FOR,
+      labels: { ...routing, [naming.alerts.severityLabel]: 'ticket', slo_alert_kind: 'no-data' },
+      annotations: {
+        summary: `${m.journeyName}: no data for the ${m.name} SLI`,
+        description:
+          `The SLI recording of ${m.id} has been missing for ${NO_DATA_FOR}: the metrics behind it stopped ` +
+          'arriving (scrape failure, renamed metric, or no traffic at all). Burn-rate alerts cannot fire meanwhile.',
+        runbook_url: m.runbookUrls[cat.windows.some((w) => w.severity === 'ticket') ? 'ticket' : 'page'],
+        dashboard_url: m.dashboardUrl,
+      },
+    });
     return { name: groupName(naming, 'alerts', m.id), rules };
   });
 }
