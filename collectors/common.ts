@@ -29,6 +29,7 @@ import { archiveRaw, type ArchiveFormat, type ArchiveResult } from './archive.js
 export class InFlightLimiter {
   private used = 0;
   private waiters: (() => void)[] = [];
+  private roomWaiters: (() => void)[] = [];
 
   constructor(readonly maxBytes: number) {
     if (!(maxBytes > 0)) throw new Error(`InFlightLimiter: maxBytes must be positive, got ${maxBytes}`);
@@ -48,12 +49,23 @@ export class InFlightLimiter {
       if (released) return;
       released = true;
       this.used -= size;
+      if (this.roomWaiters.length > 0) {
+        const r = this.roomWaiters;
+        this.roomWaiters = [];
+        for (const f of r) f();
+      }
       if (this.used === 0) {
         const w = this.waiters;
         this.waiters = [];
         for (const f of w) f();
       }
     };
+  }
+
+  /** Calls `f` once, at the next release (for callers that wait for room instead of failing fast). */
+  onRelease(f: () => void): void {
+    if (this.used === 0) queueMicrotask(f);
+    else this.roomWaiters.push(f);
   }
 
   /** Resolves when nothing is in flight. */
@@ -124,6 +136,32 @@ export class CollectorMetrics {
     });
   }
 
+  /** Time the bus took to confirm a write (Kafka acks=all round trip, including batching linger). */
+  busLatency(signal: string, seconds: number): void {
+    this.metrics.observe(
+      'slo_scout_collector_kafka_publish_seconds',
+      'Bus (Kafka) publish latency.',
+      seconds,
+      {
+        collector: this.collector,
+        signal,
+      },
+    );
+  }
+
+  /**
+   * Publish lag: how old the data is when it becomes durable on the bus. Push collectors measure from request
+   * arrival; the Prometheus collector from the end of the pulled window.
+   */
+  publishLag(signal: string, seconds: number): void {
+    this.metrics.gauge(
+      'slo_scout_collector_publish_lag_seconds',
+      'Age of the newest data at the moment it became durable on the bus.',
+      seconds,
+      { collector: this.collector, signal },
+    );
+  }
+
   publishLatency(signal: string, seconds: number): void {
     this.metrics.observe(
       'slo_scout_collector_publish_seconds',
@@ -145,6 +183,8 @@ export interface PublishItem {
   readonly data: unknown;
   readonly extensions?: Readonly<Record<string, string>>;
   readonly subject?: string;
+  /** CloudEvents id; deterministic ids let consumers drop re-published duplicates. Default: a random UUID. */
+  readonly id?: string;
 }
 
 export interface ArchiveRequest {
@@ -164,6 +204,7 @@ export class Publisher {
     private readonly objects: ObjectStore | null,
     private readonly source: string,
     private readonly now: () => Date = () => new Date(),
+    private readonly cm: CollectorMetrics | null = null,
   ) {}
 
   async archive(req: ArchiveRequest): Promise<ArchiveResult | null> {
@@ -181,12 +222,15 @@ export class Publisher {
           data: it.data,
           time,
           ...(it.subject !== undefined ? { subject: it.subject } : {}),
+          ...(it.id !== undefined ? { id: it.id } : {}),
           ...(it.extensions ? { extensions: it.extensions } : {}),
         }),
         it.key,
       ),
     );
+    const started = performance.now();
     await this.bus.publish(def.name, records);
+    this.cm?.busLatency(def.id, (performance.now() - started) / 1000);
     return records.length;
   }
 }

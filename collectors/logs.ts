@@ -105,7 +105,7 @@ addExtension({
   },
 });
 
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+export const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 
 // ---- time parsing ----------------------------------------------------------------------------------------------------
 
@@ -143,7 +143,15 @@ function nanosFromString(s: string): bigint | null {
   return Number.isNaN(ms) ? null : BigInt(ms) * 1_000_000n;
 }
 
+const MAX_NANOS = (1n << 64n) - 1n;
+
+/** Unix nanoseconds of a time value; null when absent, unparseable or outside the uint64 range. */
 function nanosOf(v: unknown): bigint | null {
+  const n = nanosOfRaw(v);
+  return n !== null && n >= 0n && n <= MAX_NANOS ? n : null;
+}
+
+function nanosOfRaw(v: unknown): bigint | null {
   if (v instanceof EventTime) return v.toNanos();
   if (typeof v === 'number') return nanosFromNumber(v);
   if (typeof v === 'bigint') return v >= 0n ? v * 1_000_000_000n : null;
