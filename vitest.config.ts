@@ -8,6 +8,7 @@ export default defineConfig({
           name: 'unit',
           include: [
             'test/unit/**/*.test.ts',
+            'test/deploy/**/*.test.ts',
             'test/contracts/**/*.memory.test.ts',
             'test/embedded/**/*.test.ts',
           ],
