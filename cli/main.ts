@@ -77,7 +77,7 @@ function build(out: (s: string) => void, errOut: (s: string) => void): Command {
         database: { kind: 'pglite', dataDir: null },
         objects: { kind: 'fs', root: `${o.dataDir}/objects`, bucket: 'slo-scout' },
         vectors: { kind: 'pgvector' },
-        ports: { otlpGrpc: 0, otlpHttp: 0, logHttp: 0, api: 0 },
+        ports: { otlpGrpc: 0, otlpHttp: 0, logHttp: 0, forward: 0, api: 0 },
         host: '127.0.0.1',
       };
       const log = createLogger({ level: cfg.logLevel, name: 'demo' });
@@ -105,7 +105,7 @@ function build(out: (s: string) => void, errOut: (s: string) => void): Command {
     )
     .addHelpText(
       'after',
-      `\nPoint OTLP exporters at grpc://HOST:4317 or http://HOST:4318, Fluent Bit's http output at HOST:9880.\nUses the embedded default unless Kafka/PostgreSQL/S3/Milvus are configured.${ENV_HELP}`,
+      `\nPoint OTLP exporters at grpc://HOST:4317 or http://HOST:4318, Fluent Bit's http output at HOST:9880, its forward output at HOST:24224.\nUses the embedded default unless Kafka/PostgreSQL/S3/Milvus are configured.${ENV_HELP}`,
     )
     .action(async () => {
       const cfg = loadConfig(process.env);
@@ -113,7 +113,7 @@ function build(out: (s: string) => void, errOut: (s: string) => void): Command {
       const platform = await startPlatform(cfg, { log });
       const e = platform.endpoints;
       out(
-        `slo-scout is up: OTLP/gRPC ${cfg.host}:${e.otlpGrpc}, OTLP/HTTP ${cfg.host}:${e.otlpHttp}, Fluent Bit http ${cfg.host}:${e.logHttp}, API http://${cfg.host}:${e.api} (Ctrl-C to stop)\n`,
+        `slo-scout is up: OTLP/gRPC ${cfg.host}:${e.otlpGrpc}, OTLP/HTTP ${cfg.host}:${e.otlpHttp}, Fluent Bit http ${cfg.host}:${e.logHttp}, Fluent Forward ${cfg.host}:${e.forward}, API http://${cfg.host}:${e.api} (Ctrl-C to stop)\n`,
       );
       const sig = await waitForSignal();
       out(`received ${sig}, draining...\n`);

@@ -5,10 +5,17 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { getArtifactSet, latestRecommendations } from '../adapters/db/repo.js';
+import { fromHttp, toBusRecord } from '../events/cloudevents.js';
 import { CE_SOURCE } from '../events/registry.js';
 import { validate } from '../events/validate.js';
 import { publishEvent } from '../runtime/publish.js';
-import { port, type HttpRequest, type HttpResponse, type HttpStage } from '../runtime/stage.js';
+import {
+  port,
+  type HttpRequest,
+  type HttpResponse,
+  type HttpStage,
+  type StageContext,
+} from '../runtime/stage.js';
 
 const StartAnalysis = Type.Object(
   {
@@ -39,15 +46,51 @@ function parseJson(req: HttpRequest): { ok: true; value: unknown } | { ok: false
   }
 }
 
+/**
+ * The dead-letter sink of every KafkaSource (knative/*.yaml): Knative delivers an event here, with the
+ * `knativeerrorcode`, `knativeerrordest` and `knativeerrordata` extensions, once its retries are exhausted. It is kept
+ * on the dead-letter topic with the reason and the original bytes, like the records stages dead-letter themselves.
+ */
+async function deadLetterSink(req: HttpRequest, ctx: StageContext): Promise<HttpResponse> {
+  const events = fromHttp(req.headers, req.body);
+  if (!events.ok) return problem(400, 'dead letter is not a CloudEvent', events.error);
+  for (const ev of events.value) {
+    const ext = ev.extensions;
+    const dest = ext['knativeerrordest'] ?? 'unknown destination';
+    const body = ext['knativeerrordata']
+      ? Buffer.from(ext['knativeerrordata'], 'base64').toString('utf8')
+      : '';
+    const stage = /slo-scout-([a-z-]+)/.exec(dest)?.[1] ?? 'unknown';
+    const key = ext['key'] ?? ext['partitionkey'] ?? null;
+    await publishEvent(ctx.bus, 'deadLetters', stage, {
+      source: CE_SOURCE.stage('api'),
+      data: {
+        stage,
+        reason: `delivery failed after retries: HTTP ${ext['knativeerrorcode'] ?? '?'} from ${dest}${body ? `: ${body.slice(0, 2000)}` : ''}`,
+        failed_at: ctx.now().toISOString(),
+        source: { transport: 'knative' },
+        original: {
+          key,
+          headers: { ...toBusRecord(ev, key).headers },
+          value_base64: Buffer.from(ev.data).toString('base64'),
+        },
+      },
+    });
+  }
+  return { status: 202, body: { dead_lettered: events.value.length } };
+}
+
 export const api: HttpStage = {
   kind: 'http',
   name: 'api',
-  description: 'HTTP API: start analyses, read recommendations, artifact sets and policy decisions.',
+  description:
+    'HTTP API: start analyses, read recommendations and artifact sets; dead-letter sink for KafkaSources.',
   routes: [
     { method: 'GET', path: '/healthz' },
     { method: 'POST', path: '/api/v1/analyses' },
     { method: 'GET', path: '/api/v1/recommendations/latest' },
     { method: 'GET', path: '/api/v1/artifact-sets/*' },
+    { method: 'POST', path: '/api/v1/dead-letters' },
   ],
   needs: ['db'],
   scaling: { minScale: 1, maxScale: 10, concurrency: 50 },
@@ -89,6 +132,7 @@ export const api: HttpStage = {
       const set = await getArtifactSet(db, id);
       return set ? { status: 200, body: set } : problem(404, `artifact set ${id} not found`);
     }
+    if (req.method === 'POST' && req.path === '/api/v1/dead-letters') return deadLetterSink(req, ctx);
     return problem(404, `no route for ${req.method} ${req.path}`);
   },
 };

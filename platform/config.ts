@@ -31,6 +31,8 @@ export interface Config {
     readonly otlpGrpc: number;
     readonly otlpHttp: number;
     readonly logHttp: number;
+    /** Fluent Forward (TCP); 0 = ephemeral. */
+    readonly forward: number;
     readonly api: number;
   };
   readonly host: string;
@@ -110,6 +112,11 @@ export const CONFIG_VARS: readonly Var[] = [
   { name: 'SLO_SCOUT_OTLP_GRPC_PORT', default: '4317', help: 'OTLP/gRPC port' },
   { name: 'SLO_SCOUT_OTLP_HTTP_PORT', default: '4318', help: 'OTLP/HTTP port' },
   { name: 'SLO_SCOUT_LOG_HTTP_PORT', default: '9880', help: 'Fluent Bit http-output port' },
+  {
+    name: 'SLO_SCOUT_FORWARD_PORT',
+    default: '24224',
+    help: 'Fluent Forward (TCP) port, for Fluent Bit/Fluentd forward outputs',
+  },
   { name: 'SLO_SCOUT_API_PORT', default: '8000', help: 'HTTP API port (also /metrics, /healthz)' },
 ];
 
@@ -178,6 +185,7 @@ export function loadConfig(
       otlpGrpc: port(env, 'SLO_SCOUT_OTLP_GRPC_PORT', 4317),
       otlpHttp: port(env, 'SLO_SCOUT_OTLP_HTTP_PORT', 4318),
       logHttp: port(env, 'SLO_SCOUT_LOG_HTTP_PORT', 9880),
+      forward: port(env, 'SLO_SCOUT_FORWARD_PORT', 24224),
       api: port(env, 'SLO_SCOUT_API_PORT', 8000),
     },
     host: get('SLO_SCOUT_HOST') ?? '127.0.0.1',

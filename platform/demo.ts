@@ -14,7 +14,7 @@ import { MemoryBus } from '../adapters/bus/memory.js';
 import { FUNCTIONS } from '../functions/index.js';
 import type { Config } from './config.js';
 import { startPlatform } from './platform.js';
-import { fluentBitJsonPost, otlpHttpExport, OtlpGrpcSender } from './senders.js';
+import { fluentBitJsonPost, ForwardSender, otlpHttpExport, OtlpGrpcSender } from './senders.js';
 
 export interface DemoOptions {
   readonly cfg: Config;
@@ -70,7 +70,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     const { endpoints } = platform;
     const host = o.cfg.host === '0.0.0.0' ? '127.0.0.1' : o.cfg.host;
     p(
-      `      collectors: OTLP/gRPC :${endpoints.otlpGrpc}  OTLP/HTTP :${endpoints.otlpHttp}  Fluent Bit http :${endpoints.logHttp}  API :${endpoints.api}`,
+      `      collectors: OTLP/gRPC :${endpoints.otlpGrpc}  OTLP/HTTP :${endpoints.otlpHttp}  Fluent Bit http :${endpoints.logHttp}  Forward :${endpoints.forward}  API :${endpoints.api}`,
     );
     for (const n of platform.ports.notices) p(`      note: ${n}`);
 
@@ -79,9 +79,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     const batches = [...demoWorkload({ seed: o.seed, end, hours: o.hours })];
     const importMinutes = Math.min(o.importMinutes ?? 30, Math.floor(batches.length / 4));
     p(
-      `[2/6] replaying ${batches.length} minutes of a 7-service shop: traces over OTLP/gRPC, metrics and half the logs over OTLP/HTTP, the other logs over the Fluent Bit http output`,
+      `[2/6] replaying ${batches.length} minutes of a 7-service shop: traces over OTLP/gRPC, metrics and a third of the logs over OTLP/HTTP, the rest over Fluent Bit's http and forward outputs`,
     );
     const grpcSender = new OtlpGrpcSender(`${host}:${endpoints.otlpGrpc}`);
+    const forward = new ForwardSender(host, endpoints.forward);
     const httpBase = `http://${host}:${endpoints.otlpHttp}`;
     const logBase = `http://${host}:${endpoints.logHttp}`;
     const sent = { spans: 0, logs: 0, metricPoints: 0, imported: 0 };
@@ -101,15 +102,18 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
           await otlpHttpExport(httpBase, 'metrics', encodeMetrics(b.metrics));
           sent.metricPoints += b.metrics.reduce((n, r) => n + r.points.length, 0);
         }
-        const viaOtlp = b.logs.filter((_, j) => j % 2 === 0);
-        const viaFluent = b.logs.filter((_, j) => j % 2 === 1);
+        // Logs reach the collectors three ways: OTLP/HTTP, Fluent Bit's http output and its forward output.
+        const viaOtlp = b.logs.filter((_, j) => j % 3 === 0);
         if (viaOtlp.length) await otlpHttpExport(httpBase, 'logs', encodeLogs(viaOtlp));
-        for (const rl of viaFluent) {
-          if (rl.logs.length)
-            await fluentBitJsonPost(
-              logBase,
-              `kube.shop.${String(rl.resource['service.name'])}`,
-              logsToFluentBit(rl),
+        for (const [j, rl] of b.logs.entries()) {
+          if (j % 3 === 0 || rl.logs.length === 0) continue;
+          const tag = `kube.shop.${String(rl.resource['service.name'])}`;
+          const records = logsToFluentBit(rl);
+          if (j % 3 === 1) await fluentBitJsonPost(logBase, tag, records);
+          else
+            await forward.send(
+              tag,
+              records.map(({ date, ...record }) => ({ time: Number(date), record })),
             );
         }
         sent.logs += b.logs.reduce((n, r) => n + r.logs.length, 0);
@@ -123,6 +127,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       }
     } finally {
       grpcSender.close();
+      forward.close();
     }
 
     p(

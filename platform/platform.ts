@@ -24,6 +24,7 @@ export interface Platform {
     readonly otlpGrpc: number;
     readonly otlpHttp: number;
     readonly logHttp: number;
+    readonly forward: number;
     readonly api: number;
   };
   close(): Promise<void>;
@@ -78,7 +79,7 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
     const apiServer = createKnativeServer(httpStages, ctx, { port: cfg.ports.api, host: cfg.host });
     const { port: apiPort } = await apiServer.listen();
     closers.push(() => apiServer.close());
-    let endpoints = { otlpGrpc: 0, otlpHttp: 0, logHttp: 0, api: apiPort };
+    let endpoints = { otlpGrpc: 0, otlpHttp: 0, logHttp: 0, forward: 0, api: apiPort };
     if (opts.collectors !== false) {
       const c = await startCollectors({
         bus: ports.bus,
@@ -89,6 +90,7 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
         tenant: cfg.tenant,
         otlp: { grpcPort: cfg.ports.otlpGrpc, httpPort: cfg.ports.otlpHttp },
         logs: { port: cfg.ports.logHttp },
+        forward: { port: cfg.ports.forward },
       });
       closers.push(() => c.close());
       endpoints = {
@@ -96,6 +98,7 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
         otlpGrpc: c.ports.otlpGrpc,
         otlpHttp: c.ports.otlpHttp,
         logHttp: c.ports.logs,
+        forward: c.ports.forward,
       };
     }
     return { ports, ctx, metrics, endpoints, close };

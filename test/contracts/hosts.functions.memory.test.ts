@@ -230,6 +230,36 @@ const cases: HostCase[] = [
     },
     expect: { status: 400 },
   },
+  {
+    stage: api,
+    request: {
+      method: 'POST',
+      path: '/api/v1/dead-letters',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: 'undeliverable-1',
+        source: '/apis/v1/namespaces/slo-scout/kafkasources/slo-scout-rollup#slo-scout.fingerprints.v1',
+        type: 'io.sloscout.fingerprints.v1',
+        datacontenttype: 'application/json',
+        knativeerrorcode: '503',
+        knativeerrordest: 'http://slo-scout-rollup.slo-scout.svc.cluster.local',
+        knativeerrordata: Buffer.from('database unavailable').toString('base64'),
+        data: { records: [] },
+      }),
+    },
+    expect: { status: 202, body: (b) => expect(b).toEqual({ dead_lettered: 1 }) },
+  },
+  {
+    stage: api,
+    request: {
+      method: 'POST',
+      path: '/api/v1/dead-letters',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    },
+    expect: { status: 400 },
+  },
 ];
 
 describe('every registered function has a hosts-contract case', () => {

@@ -39,7 +39,7 @@ beforeAll(async () => {
     objects: { kind: 'fs', root: join(dir, 'data', 'objects'), bucket: 'slo-scout' },
     vectors: { kind: 'pgvector' },
     model: { dir: join(dir, 'no-model-here'), id: 'Xenova/all-MiniLM-L6-v2', allowRemote: false },
-    ports: { otlpGrpc: 0, otlpHttp: 0, logHttp: 0, api: 0 },
+    ports: { otlpGrpc: 0, otlpHttp: 0, logHttp: 0, forward: 0, api: 0 },
     host: '127.0.0.1',
   };
   summary = await runDemo({

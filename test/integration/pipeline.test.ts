@@ -72,7 +72,7 @@ beforeAll(async () => {
       // .ci/run lays out the real all-MiniLM-L6-v2 and exports its directory.
       SLO_SCOUT_MODEL_DIR: process.env['SLO_SCOUT_MODEL_DIR'],
     },
-    { ports: { otlpGrpc: 0, otlpHttp: 0, logHttp: 0, api: 0 } },
+    { ports: { otlpGrpc: 0, otlpHttp: 0, logHttp: 0, forward: 0, api: 0 } },
   );
   platform = await startPlatform(cfg, { log: createLogger({ level: 'warn', name: 'it' }) });
 }, 180_000);
