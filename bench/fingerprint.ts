@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- fingerprint [--shared DIR] [--lines N] [--sets A,B]`
+ * `npm run bench -- fingerprint [--shared DIR] [--lines N] [--sets A,B] [--pii-only]`
  *
  * - `ga`: grouping accuracy per Loghub-2k set (Content column in, one miner per set, default configuration), `ga_avg`;
  *   `ga_redacted` / `ga_avg_redacted`: the same with PII redaction applied before mining (what the stage does).
@@ -21,11 +21,13 @@ interface Opts {
   shared: string;
   lines: number;
   sets: string[] | null;
+  /** `--pii-only`: just the redaction measures (recall on Presidio cases, changes on Loghub lines). */
+  piiOnly: boolean;
 }
 
 function parseArgs(args: string[]): Opts {
   const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-  const o: Opts = { shared: resolve(repoRoot, '..', 'shared'), lines: 1_000_000, sets: null };
+  const o: Opts = { shared: resolve(repoRoot, '..', 'shared'), lines: 1_000_000, sets: null, piiOnly: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const v = args[i + 1];
@@ -38,7 +40,8 @@ function parseArgs(args: string[]): Opts {
     } else if (a === '--sets' && v) {
       o.sets = v.split(',');
       i++;
-    } else throw new Error(`bench fingerprint: unknown argument ${a ?? ''}`);
+    } else if (a === '--pii-only') o.piiOnly = true;
+    else throw new Error(`bench fingerprint: unknown argument ${a ?? ''}`);
   }
   return o;
 }
@@ -214,8 +217,46 @@ export function piiRecall(file: string): Record<string, unknown> {
   return out;
 }
 
+/**
+ * Redaction on Loghub lines (which hold no personal data by construction, except IP addresses and host/user names):
+ * lines changed per placeholder type. Every `<PHONE>`, `<SSN>`, `<CREDIT_CARD>` or `<IBAN>` here is a false redaction
+ * of an ordinary number.
+ */
+export function loghubRedactions(sets: readonly LabelledSet[]): Record<string, unknown> {
+  const redactor = createRedactor();
+  const byType: Record<string, number> = {};
+  const examples: string[] = [];
+  let lines = 0;
+  let changed = 0;
+  for (const s of sets)
+    for (const l of s.contents) {
+      lines++;
+      const r = redactor.redact(l);
+      if (r.text === l) continue;
+      changed++;
+      for (const k of Object.keys(r.counts)) {
+        byType[k] = (byType[k] ?? 0) + 1;
+        if (k !== 'ipv4' && k !== 'ipv6' && k !== 'email' && examples.length < 20)
+          examples.push(`${s.name} ${k}: ${l.slice(0, 160)}`);
+      }
+    }
+  const numeric = ['phone', 'ssn', 'credit_card', 'iban'].reduce((a, k) => a + (byType[k] ?? 0), 0);
+  return {
+    lines,
+    lines_changed: changed,
+    lines_by_type: byType,
+    numeric_false_redactions: numeric,
+    examples,
+  };
+}
+
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const o = parseArgs(args);
+  if (o.piiOnly) {
+    const dir = join(o.shared, 'data', 'loghub-2k');
+    const f = join(o.shared, 'data', 'pii', 'presidio', 'recognizer_test_cases.jsonl');
+    return { pii_recall: piiRecall(f), loghub_redactions: loghubRedactions(loadLoghub(dir, o.sets)) };
+  }
   const loghubDir = join(o.shared, 'data', 'loghub-2k');
   if (!existsSync(loghubDir)) throw new Error(`bench fingerprint: ${loghubDir} not found (use --shared DIR)`);
   const sets = loadLoghub(loghubDir, o.sets);
@@ -286,5 +327,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     templates: miner.size,
     measurement: `best of ${rounds} passes over ${stream.length} lines after a ${warm.length}-line warm-up; one thread`,
     pii_recall: existsSync(piiFile) ? piiRecall(piiFile) : 'presidio test cases not found',
+    loghub_redactions: loghubRedactions(sets),
   };
 }

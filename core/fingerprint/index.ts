@@ -25,6 +25,7 @@ export {
   TemplateMiner,
   WILDCARD,
   maskWord,
+  mergeClusterSnapshots,
   type AddResult,
   type ClusterSnapshot,
   type MinerOptions,

@@ -243,6 +243,58 @@ function ipv6Valid(s: string): boolean {
 
 const VERSION_CONTEXT = /\b(?:version|ver|v)[\s:=]*$/i;
 
+/** Context words (as Presidio uses them) that must appear shortly before a candidate without a strong format. */
+const PHONE_CONTEXT =
+  /\b(?:(?:tele|cell|mobile|work|home)?phone|tel|telef|telep|mobile|cell|call|fax|sms|whatsapp|contact|number)/i;
+const SSN_CONTEXT = /\b(?:ssn|ssns|social[\s_-]*sec(?:urity)?|ss#|ss no)/i;
+const CARD_CONTEXT = /\b(?:card|credit|debit|visa|mastercard|amex|pan|cc)\b/i;
+const CONTEXT_WINDOW = 40;
+
+function before(input: string, offset: number): string {
+  return input.slice(Math.max(0, offset - CONTEXT_WINDOW), offset);
+}
+
+/** True when one of the context words appears in the window before `offset` (same line). */
+function hasContext(re: RegExp, input: string, offset: number): boolean {
+  const w = before(input, offset);
+  const nl = w.lastIndexOf('\n');
+  return re.test(nl >= 0 ? w.slice(nl + 1) : w);
+}
+
+/** A space-separated `AAA GG SSSS` inside a longer run of numbers (a table row, counters) is not an SSN. */
+function ssnSpacedLooksNumeric(input: string, offset: number, m: string): boolean {
+  const prev = input.slice(Math.max(0, offset - 2), offset);
+  const next = input.slice(offset + m.length, offset + m.length + 2);
+  return /\d\s$/.test(prev) || /^\s\d/.test(next);
+}
+
+/**
+ * True when the candidate continues a longer grouped code: the token before it is an alphanumeric block with a digit
+ * followed by the candidate's own separator (`BE71 0961 2345 6760`, `A-1234-555-0132`).
+ */
+function partOfLongerCode(input: string, offset: number, sep: string): boolean {
+  if (offset === 0 || input[offset - 1] !== sep) return false;
+  let a = offset - 1;
+  while (a > 0 && /[A-Za-z0-9]/.test(input[a - 1]!)) a--;
+  const block = input.slice(a, offset - 1);
+  if (block.length < 2 || block.length > 6 || !/\d/.test(block)) return false;
+  return a === 0 || /[\s:=(]/.test(input[a - 1]!) || input[a - 1] === sep;
+}
+
+/** Well-known invalid / advertised sample SSNs (Woolworth wallet card, SSA advertising). */
+const INVALID_SSNS = new Set(['078051120', '219099999']);
+
+/** `::` alone is the unspecified address after `=`/`:`/brackets, before `/len`, or at the end of the text; a
+ * `::` between spaces is a separator (`INFO :: started`). */
+function unspecifiedAddress(input: string, offset: number): boolean {
+  const prev = offset > 0 ? input[offset - 1]! : '';
+  const next = input[offset + 2] ?? '';
+  if (next === '/' || next === ']') return true;
+  if (prev === '=' || prev === '[' || prev === '(' || prev === '"' || prev === "'")
+    return next === '' || /[\s,;)\]"']/.test(next);
+  return next === '' && /\s/.test(prev);
+}
+
 function shannonEntropy(s: string): number {
   const freq = new Map<number, number>();
   for (let i = 0; i < s.length; i++) {
@@ -389,7 +441,7 @@ function builtinDetectors(): Detector[] {
       gate: (f) => f.at > 0,
       replace: (m) => {
         const tld = m.slice(m.lastIndexOf('.') + 1);
-        if (!/^[A-Za-z]{2,24}$/.test(tld)) return null; // `lodash@4.17.21`
+        if (!/^(?:[A-Za-z]{2,24}|xn--[a-z0-9-]{2,59})$/i.test(tld)) return null; // `lodash@4.17.21`
         const local = m.slice(0, m.indexOf('@'));
         if (local.startsWith('.') || local.endsWith('.')) return null;
         return '<EMAIL>';
@@ -418,49 +470,91 @@ function builtinDetectors(): Detector[] {
     {
       name: 'credit_card',
       placeholder: '<CREDIT_CARD>',
-      // 12-19 digits, contiguous or in groups separated by single spaces/dashes; not inside a longer number/word.
-      re: /(?<![\w.+-])\d{4}(?:[ -]?\d{2,4}){2,4}(?:[ -]?\d{1,3})?(?!\w|\.\d|[ -]?\d)/g,
+      // 12-19 contiguous digits, or 4-digit-led groups joined by ONE consistent separator (space or dash); not inside
+      // a longer number/word. A following number after a space is a separate candidate (card lists).
+      re: /(?<![\w.+-])(?:\d{12,19}(?!\w|[.,-]\d)|\d{4}([ -])\d{4,6}(?:\1\d{4,5}){0,2}(?:\1\d{1,4})?(?!\w|\1?\d|[.,]\d))/g,
       gate: (f) => f.digits >= 12 && (f.maxRun >= 12 || f.sepGroups >= 2),
-      replace: (m) => {
+      replace: (m, _g, offset, input) => {
         const d = m.replace(/[ -]/g, '');
-        if (d.length < 12 || d.length > 19) return null;
-        const seps = m.match(/[ -]/g);
-        if (seps && new Set(seps).size > 1) return null; // mixed separators: not a card
-        return cardPrefixOk(d) && luhnValid(d) ? '<CREDIT_CARD>' : null;
+        if (d.length < 12 || d.length > 19 || !luhnValid(d)) return null;
+        // Issuer prefixes cover the brands; any other Luhn-valid number needs card context before it.
+        return cardPrefixOk(d) || hasContext(CARD_CONTEXT, input, offset) ? '<CREDIT_CARD>' : null;
       },
     },
     {
       name: 'ssn',
       placeholder: '<SSN>',
-      re: /(?<![\w.-])(\d{3})-(\d{2})-(\d{4})(?![\w-]|\.\d)/g,
-      gate: (f) => f.digits >= 9 && f.sepDigits >= 2,
-      replace: (_m, g) => {
+      // AAA-GG-SSSS with one consistent separator (dash, dot or space) is a strong format; a bare 9-digit run or an
+      // odd grouping (AAA-GGSSSS, AAAGG-SSSS) counts only with SSN context before it (`ssn`, `social security`).
+      re: /(?<![\w.-])(\d{3})([-. ]?)(\d{2})([-. ]?)(\d{4})(?![\w-]|\.\d)/g,
+      gate: (f) => f.digits >= 9,
+      replace: (m, g, offset, input) => {
         const area = Number(g[0]);
         if (area === 0 || area === 666 || area >= 900) return null;
-        if (g[1] === '00' || g[2] === '0000') return null;
-        return '<SSN>';
+        if (g[2] === '00' || g[4] === '0000') return null;
+        const digits = `${g[0] ?? ''}${g[2] ?? ''}${g[4] ?? ''}`;
+        if (/^(\d)\1{8}$/.test(digits)) return null;
+        if (INVALID_SSNS.has(digits) && !hasContext(SSN_CONTEXT, input, offset)) return null;
+        const strong =
+          g[1] !== '' && g[1] === g[3] && (g[1] !== '.' || !VERSION_CONTEXT.test(before(input, offset)));
+        if (strong)
+          return g[1] === ' ' &&
+            !hasContext(SSN_CONTEXT, input, offset) &&
+            ssnSpacedLooksNumeric(input, offset, m)
+            ? null
+            : '<SSN>';
+        return hasContext(SSN_CONTEXT, input, offset) ? '<SSN>' : null;
       },
     },
     {
       name: 'phone',
       placeholder: '<PHONE>',
-      // International: +CC then 6-14 more digits with optional single separators / one pair of parentheses.
-      // US: (NPA) NXX-XXXX, NPA-NXX-XXXX, NPA.NXX.XXXX, optional leading 1-/1 . Plain digit runs never match.
-      re: /(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){1,5}[ .-]?\d{2,4}(?![\w]|[.-]\d)|(?<![\w.+-])(?:1[ .-])?(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w]|[.-]\d)/g,
-      gate: (f) => (f.plus > 0 && f.digits >= 8) || (f.digits >= 10 && (f.sepDigits >= 1 || f.paren)),
-      replace: (m) => {
+      // 1. International: +CC then 6-14 more digits with optional single separators / one pair of parentheses.
+      // 2. NANP with separators: (NPA) NXX-XXXX, NPA-NXX-XXXX, NPA.NXX.XXXX, optional leading 1.
+      // 3. National format with trunk prefix 0, grouped: 0917 123 4567, 0 (917) 123 4567, 09-7625400, 090-1234-5678.
+      // 4. National format with trunk prefix 0, ungrouped: 0 + non-zero + 9 digits (11 digits: 09171234567).
+      // 5. 3-3-2-2 grouping with one separator: 532 123 45 67.
+      // 6. Any other 10-11 digit run only with phone context before it (phone, tel, mobile, cell, call, fax, number).
+      // Plain digit runs without context never match.
+      re: /(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){1,5}[ .-]?\d{2,4}(?![\w]|[.-]\w)|(?<![\d.+])(?:1[ .-])?(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w]|[.-]\w)|(?<![\w.+-])0(?:[ .-]?\(\d{1,4}\)|\d{1,4}|[ .-]\d{1,4})(?:[ .-]\d{2,8}){1,4}(?![\w]|[.-]\w)|(?<![\w.+-])0[1-9]\d{9}(?![\w]|[.-]\w)|(?<![\w.+-])[2-9]\d{2}([ .-])\d{3}\1\d{2}\1\d{2}(?![\w]|[.-]\w)|(?<![\w.+-])\d{10,11}(?![\w]|[.-]\w)/g,
+      gate: (f) => (f.plus > 0 && f.digits >= 8) || f.digits >= 9,
+      replace: (m, _g, offset, input) => {
         const d = m.replace(/\D/g, '');
+        if (/^(\d)\1+$/.test(d)) return null;
         if (m.startsWith('+')) {
           if (d.length < 8 || d.length > 15) return null;
           if ((m.match(/\(/g)?.length ?? 0) !== (m.match(/\)/g)?.length ?? 0)) return null;
           return '<PHONE>';
         }
+        const seps = new Set(
+          m
+            .replace(/^1[ .-]/, '')
+            .replace(/\) ?/g, ')')
+            .match(/[ .-]/g) ?? [],
+        );
+        if (seps.size > 1) return null; // 555-123.4567, 02-01-2024 12: not one phone
+        if (/^\d{3}([ .-])\d{2}\1\d{4}$/.test(m)) return null; // SSN-shaped (the SSN detector decides)
+        if (seps.size === 1 && partOfLongerCode(input, offset, [...seps][0]!)) return null;
+        if (/^\d+$/.test(m)) {
+          if (m.length === 11 && m[0] === '0' && m[1] !== '0') return '<PHONE>';
+          return hasContext(PHONE_CONTEXT, input, offset) ? '<PHONE>' : null;
+        }
+        const nanpShape = /^\d{3}([.-])\d{3}\1\d{4}$/.test(m); // NNN-NNN-NNNN: the NANP rules decide
+        if (m[0] === '0' && !m.includes(')') && !/^0\d{0,4}[ .-]/.test(m)) return null;
+        if (m[0] === '0' && !nanpShape) {
+          if (d.length < 9 || d.length > 12) return null;
+          if (/^\d{4}(?:[ .-]\d{4})+$/.test(m)) return null; // blocks of four: account / card / IBAN pieces
+          if (seps.has('.') && !hasContext(PHONE_CONTEXT, input, offset)) return null; // dotted dates / versions
+          return '<PHONE>';
+        }
+        if (/^[2-9]\d{2}[ .-]\d{3}[ .-]\d{2}[ .-]\d{2}$/.test(m)) {
+          if (seps.has('.') && m.split('.').every((x) => Number(x) <= 255)) return null; // an IPv4 address
+          if (seps.has(' ') && !hasContext(PHONE_CONTEXT, input, offset) && d.length !== 10) return null;
+          return '<PHONE>';
+        }
         const nanp = d.length === 11 ? d.slice(1) : d;
         if (nanp.length !== 10) return null;
         if (nanp[0] === '0' || nanp[0] === '1' || nanp[3] === '0' || nanp[3] === '1') return null;
-        // dotted form must be consistent (555.123.4567), not 555-123.4567
-        const seps = m.replace(/^1[ .-]/, '').match(/[.-]/g) ?? [];
-        if (new Set(seps).size > 1) return null;
         return '<PHONE>';
       },
     },
@@ -469,7 +563,10 @@ function builtinDetectors(): Detector[] {
       placeholder: '<IP>',
       re: /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?:%[A-Za-z0-9_.]{1,32})?(?![\w:]|\.\d)/g,
       gate: (f, t) => f.colons >= 6 || (f.colons >= 2 && t.includes('::')),
-      replace: (m) => (ipv6Valid(m) ? '<IP>' : null),
+      replace: (m, _g, offset, input) => {
+        if (m === '::') return unspecifiedAddress(input, offset) ? '<IP>' : null;
+        return ipv6Valid(m) ? '<IP>' : null;
+      },
     },
     {
       name: 'ipv4',

@@ -409,6 +409,14 @@ export class TemplateMiner {
   private readonly byId = new Map<string, Cluster>();
   private readonly aliasMap = new Map<string, string>();
   private readonly sigCache = new Map<string, Cluster>();
+  /** Clusters changed (or just counted) since the last `drainDirty()`. */
+  private readonly dirty = new Set<Cluster>();
+  /** Ids of clusters merged into others here (bounded): remote copies of them are not adopted again. */
+  private readonly mergedAway = new Set<string>();
+  /** Clusters merged away since the last `drainDropped()`. */
+  private readonly dropped = new Set<string>();
+  /** Aliases recorded since the last `drainAliases()`. */
+  private readonly freshAliases = new Map<string, string>();
   private readonly scratch: Scratch = { words: [], tokens: [], pieces: [], pieceStart: [], starts: [] };
 
   constructor(opts: MinerOptions = {}) {
@@ -430,6 +438,12 @@ export class TemplateMiner {
       throw new Error('TemplateMiner: maxTokens must be an integer >= 2');
     }
     this.options = o;
+  }
+
+  private setAlias(from: string, to: string): void {
+    if (from === to) return;
+    this.aliasMap.set(from, to);
+    this.freshAliases.set(from, to);
   }
 
   /** Number of live clusters. */
@@ -570,6 +584,7 @@ export class TemplateMiner {
       this.sigCache.set(key, cluster);
     }
     cluster.count++;
+    this.dirty.add(cluster);
     if (cluster.split.length > 0 && this.observeSplits(cluster, tokens)) changed = true;
     const { id, template } = this.effective(cluster, tokens);
     return { templateId: id, template, params: this.params(cluster.tokens), isNew, changed };
@@ -633,7 +648,7 @@ export class TemplateMiner {
     for (const [id, vals] of c.issued) {
       const nv = remap(vals);
       const nid = this.splitId(c, nv);
-      if (nid !== id) this.aliasMap.set(id, nid);
+      if (nid !== id) this.setAlias(id, nid);
       next.set(nid, nv);
     }
     c.issued = next;
@@ -747,7 +762,7 @@ export class TemplateMiner {
     return cluster;
   }
 
-  private place(cluster: Cluster): void {
+  private place(cluster: Cluster): Node {
     const tokens = cluster.tokens;
     let node = this.root.get(tokens.length);
     if (!node) {
@@ -765,6 +780,7 @@ export class TemplateMiner {
       node = next;
     }
     node.clusters.push(cluster);
+    return node;
   }
 
   /** After `c` generalised, absorb clusters in the same leaf whose template it now covers. Returns the survivor. */
@@ -788,6 +804,10 @@ export class TemplateMiner {
       keep.issued = survivor.issued;
       keep.count = survivor.count + d.count;
       this.byId.delete(drop.id);
+      this.dirty.delete(drop);
+      this.dropped.add(drop.id);
+      if (this.mergedAway.size >= SIG_CACHE_CAP) this.mergedAway.clear();
+      this.mergedAway.add(drop.id);
       drop.mergedInto = keep;
       if (keep !== survivor) {
         // the survivor's sub-groups are now keyed by the kept cluster's id
@@ -795,11 +815,11 @@ export class TemplateMiner {
         keep.issued = new Map();
         for (const [id, vals] of old) {
           const nid = this.splitId(keep, vals);
-          if (nid !== id) this.aliasMap.set(id, nid);
+          if (nid !== id) this.setAlias(id, nid);
           keep.issued.set(nid, vals);
         }
         if (old.length === 0 && oldSurvivorId !== keep.id)
-          this.aliasMap.set(
+          this.setAlias(
             oldSurvivorId,
             this.splitId(
               keep,
@@ -808,7 +828,7 @@ export class TemplateMiner {
           );
       }
       const dNew = this.splitId(keep, dVals);
-      for (const id of dIds) if (id !== dNew) this.aliasMap.set(id, dNew);
+      for (const id of dIds) if (id !== dNew) this.setAlias(id, dNew);
       if (!keep.issued.has(dNew) && keep.split.length > 0) keep.issued.set(dNew, dVals);
       const at = leaf.clusters.indexOf(drop);
       leaf.clusters.splice(at, 1);
@@ -886,6 +906,77 @@ export class TemplateMiner {
    */
   adopt(c: ClusterSnapshot): boolean {
     if (this.byId.has(c.id)) return false;
+    this.place(this.fromSnapshot(c));
+    return true;
+  }
+
+  /**
+   * Folds a cluster learned elsewhere (another replica through the database) into this miner so that replicas
+   * converge on the same ids:
+   * - a cluster merged away here is ignored (its aliases already point at the survivor);
+   * - a known id takes the union of both states (positions that are variables in either become variables);
+   * - an unknown id is adopted; when it would match a local cluster of the same leaf (similarity >= `simThreshold`),
+   *   the two merge exactly like a generalised cluster absorbing a covered one: the smaller id survives and the other
+   *   becomes an alias. Every replica applies the same rule, so they end with the same surviving id.
+   */
+  absorb(s: ClusterSnapshot): void {
+    if (this.mergedAway.has(s.id)) return;
+    const local = this.byId.get(s.id);
+    if (local !== undefined) {
+      if (s.tokens.length !== local.tokens.length) return;
+      for (const [pos, values] of s.split) {
+        const k = local.split.findIndex((sp) => sp.pos === pos);
+        if (k >= 0 && values === null && local.split[k]!.values !== null) {
+          local.split[k]!.values = null;
+          this.reissue(local, (old) => old.map((x, i) => (i === k ? WILDCARD : x)));
+        }
+      }
+      for (const [id, vals] of s.issued)
+        if (!local.issued.has(id) && local.issued.size < MAX_ISSUED && vals.length === local.split.length)
+          local.issued.set(id, [...vals]);
+      if (this.generalise(local, s.tokens)) {
+        const leaf = this.findLeaf(local.tokens);
+        if (leaf !== null && leaf.clusters.includes(local)) this.mergeCovered(leaf, local);
+      }
+      return;
+    }
+    const cluster = this.fromSnapshot(s);
+    const leaf = this.place(cluster);
+    let c = cluster;
+    for (let guard = 0; guard < leaf.clusters.length + 1; guard++) {
+      const other = leaf.clusters.find(
+        (d) => d !== c && similarity(c.tokens, d.tokens) >= this.options.simThreshold,
+      );
+      if (other === undefined) break;
+      this.generalise(c, other.tokens);
+      c = this.mergeCovered(leaf, c);
+    }
+  }
+
+  /** Clusters that changed or counted lines since the last call (for persistence), as snapshots. */
+  drainDirty(): ClusterSnapshot[] {
+    const out: ClusterSnapshot[] = [];
+    for (const c of this.dirty)
+      if (c.mergedInto === null && this.byId.get(c.id) === c) out.push(this.toSnapshot(c));
+    this.dirty.clear();
+    return out;
+  }
+
+  /** Ids of clusters merged into others since the last call (their stored state can go). */
+  drainDropped(): string[] {
+    const out = [...this.dropped].filter((id) => !this.byId.has(id));
+    this.dropped.clear();
+    return out;
+  }
+
+  /** Aliases (old id -> new id) recorded since the last call. */
+  drainAliases(): Record<string, string> {
+    const out = Object.fromEntries(this.freshAliases);
+    this.freshAliases.clear();
+    return out;
+  }
+
+  private fromSnapshot(c: ClusterSnapshot): Cluster {
     const cluster: Cluster = {
       id: c.id,
       tokens: [...c.tokens],
@@ -896,8 +987,17 @@ export class TemplateMiner {
       mergedInto: null,
     };
     this.byId.set(c.id, cluster);
-    this.place(cluster);
-    return true;
+    return cluster;
+  }
+
+  private toSnapshot(c: Cluster): ClusterSnapshot {
+    return {
+      id: c.id,
+      tokens: [...c.tokens],
+      count: c.count,
+      split: c.split.map((sp) => [sp.pos, sp.values === null ? null : [...sp.values]]),
+      issued: [...c.issued],
+    };
   }
 
   /** Adds aliases learned elsewhere (never overwrites a local one). */
@@ -909,14 +1009,7 @@ export class TemplateMiner {
   /** One cluster's state, for persistence (undefined for unknown ids). */
   cluster(id: string): ClusterSnapshot | undefined {
     const c = this.byId.get(id);
-    if (!c) return undefined;
-    return {
-      id: c.id,
-      tokens: [...c.tokens],
-      count: c.count,
-      split: c.split.map((sp) => [sp.pos, sp.values === null ? null : [...sp.values]]),
-      issued: [...c.issued],
-    };
+    return c === undefined ? undefined : this.toSnapshot(c);
   }
 }
 
@@ -933,4 +1026,49 @@ function covers(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== WILDCARD && a[i] !== b[i]) return false;
   return true;
+}
+
+/** Share of positions where two equal-length token lists agree (0 for different lengths). */
+function similarity(a: readonly string[], b: readonly string[]): number {
+  if (a.length !== b.length) return 0;
+  if (a.length === 0) return 1;
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
+  return same / a.length;
+}
+
+/**
+ * Union of two states of the same cluster (same id), as stored by different replicas: a position that is a variable
+ * in either is a variable; split positions union their values (a position with more than `maxSplitValues` values, or
+ * a variable in either, becomes a variable); issued ids union (at most 64). `count` is taken from `a`: the caller adds
+ * its own count delta. Pure, so the database adapter can merge under a row lock.
+ */
+export function mergeClusterSnapshots(
+  a: ClusterSnapshot,
+  b: ClusterSnapshot,
+  maxSplitValues = 2,
+): ClusterSnapshot {
+  if (a.id !== b.id) throw new Error(`mergeClusterSnapshots: ids differ (${a.id} vs ${b.id})`);
+  if (a.tokens.length !== b.tokens.length) return a;
+  const tokens = a.tokens.map((t, i) => (t === b.tokens[i] ? t : WILDCARD));
+  const byPos = new Map<number, Map<string, number> | null>();
+  for (const [pos, values] of [...a.split, ...b.split]) {
+    const cur = byPos.get(pos);
+    if (cur === null) continue;
+    if (values === null) {
+      byPos.set(pos, null);
+      continue;
+    }
+    const m = cur ?? new Map<string, number>();
+    for (const [v, n] of values) m.set(v, (m.get(v) ?? 0) + n);
+    byPos.set(pos, m.size > maxSplitValues ? null : m);
+  }
+  const split: [number, [string, number][] | null][] = [...byPos]
+    .sort((x, y) => x[0] - y[0])
+    .slice(0, MAX_SPLIT_POSITIONS)
+    .map(([pos, m]) => [pos, m === null ? null : [...m]]);
+  const issued = new Map<string, string[]>();
+  for (const [id, vals] of [...a.issued, ...b.issued])
+    if (!issued.has(id) && issued.size < MAX_ISSUED && vals.length === split.length) issued.set(id, vals);
+  return { id: a.id, tokens, count: a.count, split, issued: [...issued] };
 }
