@@ -4,7 +4,7 @@
  * Inside `transaction(fn)` use only the `tx` handed to `fn`: a `db.query` issued from within the callback waits for
  * the transaction to finish and so never completes.
  */
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type {
   Database,
@@ -18,6 +18,18 @@ import { probeExtension, runMigrations, type MigrationTarget } from './migration
 export interface PgliteDatabaseOptions {
   /** Directory to persist the database in; undefined keeps it in memory. */
   readonly dataDir?: string;
+  /**
+   * Use this PGlite instance instead of creating one (e.g. a build carrying the TimescaleDB extension, which the
+   * contract suite uses to cover the TimescaleDB layout without a server). The database takes ownership.
+   */
+  readonly instance?: PgliteInstance;
+}
+
+/** The part of a PGlite instance the adapter uses (structural, so other PGlite builds fit). */
+export interface PgliteInstance extends PgliteQueryable {
+  readonly waitReady: Promise<void>;
+  transaction<T>(fn: (tx: PgliteQueryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
 }
 
 interface PgliteQueryable {
@@ -45,14 +57,16 @@ export class PgliteDatabase implements Database {
   private featuresCache: Promise<DatabaseFeatures> | undefined;
   private closed = false;
 
-  private readonly pg: PGlite;
+  private readonly pg: PgliteInstance;
 
   /** Starts the database in the background; the first query waits for it. */
   constructor(options: PgliteDatabaseOptions = {}) {
-    this.pg = new PGlite({
-      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-      extensions: { vector },
-    });
+    this.pg =
+      options.instance ??
+      (new PGlite({
+        ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+        extensions: { vector },
+      }) as unknown as PgliteInstance);
   }
 
   /** Construct and wait until the database is ready (surfaces start-up errors here). */
@@ -69,7 +83,7 @@ export class PgliteDatabase implements Database {
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     this.assertOpen();
-    return this.pg.transaction((tx: Transaction) => fn(executor(tx)));
+    return this.pg.transaction((tx) => fn(executor(tx)));
   }
 
   features(): Promise<DatabaseFeatures> {
@@ -102,8 +116,7 @@ export class PgliteDatabase implements Database {
       },
       query: executor(q).query,
       // PGlite has one connection: a nested transaction would wait for itself, so run inline instead.
-      inTransaction: (fn) =>
-        inTx ? fn(self) : this.pg.transaction((tx: Transaction) => fn(this.target(tx, true))),
+      inTransaction: (fn) => (inTx ? fn(self) : this.pg.transaction((tx) => fn(this.target(tx, true)))),
     };
     return self;
   }

@@ -269,6 +269,20 @@ export async function addRollups(db: SqlExecutor, rollups: readonly Rollup[]): P
     });
   }
 
+  if (merged.size === 0) return;
+  // Plain PostgreSQL/PGlite: make sure the monthly partitions exist (a no-op under TimescaleDB).
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of merged.values()) {
+    const t = Date.parse(r.minute);
+    if (t < lo) lo = t;
+    if (t > hi) hi = t;
+  }
+  await db.query('SELECT slo_scout_ensure_rollup_partitions($1::timestamptz, $2::timestamptz)', [
+    new Date(lo),
+    new Date(hi),
+  ]);
+
   const cols = ['timestamptz', 'text', 'text', 'text', 'bigint', 'bigint', 'float8', 'float8[]', 'bigint[]'];
   for (const part of chunks([...merged.values()])) {
     // Rows whose stored bounds differ are left untouched by the upsert (WHERE) and not returned.
@@ -357,6 +371,125 @@ export async function loadRollups(db: SqlExecutor, q: RollupQuery): Promise<Roll
       counts: (x.buckets as unknown[]).map(num),
     },
   }));
+}
+
+export interface RollupSeriesQuery {
+  /** Inclusive; rounded down to the hour. */
+  readonly start: Date;
+  /** Exclusive; rounded up to the hour. */
+  readonly end: Date;
+  /** Bucket width in whole hours (1 = hourly, 24 = daily); default 1. */
+  readonly bucketHours?: number;
+  readonly services?: readonly string[];
+  readonly kind?: Rollup['kind'];
+  /** Only these keys (operations or template ids). */
+  readonly keys?: readonly string[];
+}
+
+/** One bucket of a rollup series: the same shape as a Rollup, `minute` being the bucket start. */
+export type RollupBucket = Rollup;
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Rollups summed into buckets of whole hours over [start, end), read from `rollups_hourly` (a TimescaleDB continuous
+ * aggregate with real-time aggregation, or on plain PostgreSQL/PGlite a trigger-maintained table): the same SQL on
+ * every database, and months of history stay cheap because minute rows are never scanned. Buckets with different
+ * histogram bounds for the same key are returned separately. Ordered by bucket, service, kind, key.
+ */
+export async function loadRollupSeries(db: SqlExecutor, q: RollupSeriesQuery): Promise<RollupBucket[]> {
+  validDate(q.start, 'loadRollupSeries start');
+  validDate(q.end, 'loadRollupSeries end');
+  const hours = q.bucketHours ?? 1;
+  if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 366)
+    throw new Error('loadRollupSeries: bucketHours must be an integer in 1..8784');
+  const start = new Date(Math.floor(q.start.getTime() / HOUR_MS) * HOUR_MS);
+  const end = new Date(Math.ceil(q.end.getTime() / HOUR_MS) * HOUR_MS);
+  const filters = `hour >= $1::timestamptz AND hour < $2::timestamptz
+       AND ($3::text[] IS NULL OR service = ANY($3::text[]))
+       AND ($4::text IS NULL OR kind = $4::text)
+       AND ($5::text[] IS NULL OR key = ANY($5::text[]))`;
+  const params = [
+    start,
+    end,
+    q.services ? [...q.services] : null,
+    q.kind ?? null,
+    q.keys ? [...q.keys] : null,
+  ];
+  // Bucket arrays are summed position by position with plain sum() (several times faster than an array aggregate):
+  // every row of a group shares bounds_ms, so positions past the group's length are NULL and dropped.
+  const width = await db.query<{ k: unknown }>(
+    `SELECT max(cardinality(buckets)) AS k FROM rollups_hourly WHERE ${filters}`,
+    params,
+  );
+  const k = width.rows[0]?.k;
+  if (k === null || k === undefined) return [];
+  const sums = Array.from({ length: num(k) }, (_, i) => `sum(buckets[${i + 1}])`).join(', ');
+  const r = await db.query<Record<string, unknown>>(
+    `SELECT date_bin(make_interval(hours => $6::int), hour, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+            service, kind, key, bounds_ms,
+            sum(count) AS count, sum(errors) AS errors, sum(sum_ms) AS sum_ms,
+            array_remove(ARRAY[${sums}], NULL) AS buckets
+     FROM rollups_hourly
+     WHERE ${filters}
+     GROUP BY 1, 2, 3, 4, 5
+     ORDER BY 1, 2, 3, 4, 5`,
+    [...params, hours],
+  );
+  return r.rows.map((x) => ({
+    minute: iso(x.bucket),
+    service: String(x.service),
+    kind: x.kind as Rollup['kind'],
+    key: String(x.key),
+    count: num(x.count),
+    errors: num(x.errors),
+    sum_ms: num(x.sum_ms),
+    latency: {
+      bounds_ms: (x.bounds_ms as unknown[]).map(num),
+      counts: (x.buckets as unknown[]).map(num),
+    },
+  }));
+}
+
+export interface RollupMaintenance {
+  /** Reference time; default now. */
+  readonly now?: Date;
+  /** Months of partitions to create ahead of `now` (plain PostgreSQL); default 3. */
+  readonly monthsAhead?: number;
+  /** Keep minute rollups this many days; default 90. */
+  readonly rawRetentionDays?: number;
+  /** Keep hourly rollups this many days; default 400. */
+  readonly hourlyRetentionDays?: number;
+}
+
+/**
+ * Periodic upkeep of rollup storage. On plain PostgreSQL/PGlite: create monthly partitions ahead and apply retention
+ * (dropping whole partitions). Under TimescaleDB the background jobs (retention, compression, aggregate refresh) do
+ * this and the call changes nothing. Safe to run from several processes.
+ */
+export async function maintainRollupStorage(
+  db: SqlExecutor,
+  options: RollupMaintenance = {},
+): Promise<{ readonly partitionsCreated: number; readonly partitionsDropped: number }> {
+  const now = validDate(options.now ?? new Date(), 'maintainRollupStorage now');
+  const ahead = options.monthsAhead ?? 3;
+  const raw = options.rawRetentionDays ?? 90;
+  const hourly = options.hourlyRetentionDays ?? 400;
+  if (!(ahead >= 0 && raw > 0 && hourly >= raw))
+    throw new Error(
+      'maintainRollupStorage: need monthsAhead >= 0 and hourlyRetentionDays >= rawRetentionDays > 0',
+    );
+  const until = new Date(now);
+  until.setUTCMonth(until.getUTCMonth() + ahead);
+  const c = await db.query<{ n: unknown }>(
+    'SELECT slo_scout_ensure_rollup_partitions($1::timestamptz, $2::timestamptz) AS n',
+    [now, until],
+  );
+  const d = await db.query<{ n: unknown }>(
+    'SELECT slo_scout_rollup_retention($1::timestamptz, $2::timestamptz) AS n',
+    [new Date(now.getTime() - raw * 86_400_000), new Date(now.getTime() - hourly * 86_400_000)],
+  );
+  return { partitionsCreated: num(c.rows[0]?.n ?? 0), partitionsDropped: num(d.rows[0]?.n ?? 0) };
 }
 
 // ---- spans and call-graph edges ----------------------------------------------------------------------------------
@@ -601,18 +734,115 @@ export async function proposeSloDefinition(db: SqlExecutor, def: SloDefinition):
   return num(r.rows[0]?.version);
 }
 
+/**
+ * Move an SLO definition version to `state`. With `actor`, the approval metadata is set (approved_by/approved_at for
+ * 'approved' and 'deployed') and the change is written to the audit log in the same statement batch.
+ */
 export async function setSloApproval(
   db: SqlExecutor,
   id: string,
   version: number,
   state: ApprovalState,
+  actor?: string,
 ): Promise<boolean> {
-  const r = await db.query('UPDATE slo_definitions SET approval_state = $3 WHERE id = $1 AND version = $2', [
-    id,
-    version,
-    state,
-  ]);
+  return setApproval(db, 'slo_definitions', id, version, state, actor);
+}
+
+async function setApproval(
+  db: SqlExecutor,
+  table: 'slo_definitions' | 'sli_definitions',
+  id: string,
+  version: number,
+  state: ApprovalState,
+  actor: string | undefined,
+): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE ${table} SET approval_state = $3,
+       approved_by = CASE WHEN $3 IN ('approved', 'deployed') THEN COALESCE($4, approved_by) ELSE approved_by END,
+       approved_at = CASE WHEN $3 IN ('approved', 'deployed') AND $4::text IS NOT NULL THEN now() ELSE approved_at END
+     WHERE id = $1 AND version = $2`,
+    [id, version, state, actor ?? null],
+  );
+  if (r.rowCount > 0 && actor !== undefined) {
+    await audit(db, {
+      actor,
+      action: `${table === 'slo_definitions' ? 'slo' : 'sli'}.${state}`,
+      subject: `${id}@${version}`,
+    });
+  }
   return r.rowCount > 0;
+}
+
+export interface SliDefinition {
+  readonly id: string;
+  readonly journeyId: string;
+  readonly kind: string;
+  /** The knowledge-base pattern it came from, when any. */
+  readonly patternId?: string;
+  readonly goodQuery: string;
+  readonly totalQuery: string;
+  readonly spec?: Readonly<Record<string, unknown>>;
+}
+
+export interface SliDefinitionRow extends Required<Omit<SliDefinition, 'patternId'>> {
+  readonly patternId: string | null;
+  readonly version: number;
+  readonly approvalState: ApprovalState;
+  readonly approvedBy: string | null;
+  readonly createdAt: string;
+}
+
+/** Store a new version of an SLI definition (version = previous + 1, state 'proposed'); returns the version. */
+export async function proposeSliDefinition(db: SqlExecutor, def: SliDefinition): Promise<number> {
+  const r = await db.query<{ version: unknown }>(
+    `INSERT INTO sli_definitions (id, version, journey_id, kind, pattern_id, good_query, total_query, spec)
+     SELECT $1, COALESCE(max(version), 0) + 1, $2, $3, $4, $5, $6, $7::jsonb
+     FROM sli_definitions WHERE id = $1
+     RETURNING version`,
+    [
+      def.id,
+      def.journeyId,
+      def.kind,
+      def.patternId ?? null,
+      def.goodQuery,
+      def.totalQuery,
+      JSON.stringify(def.spec ?? {}),
+    ],
+  );
+  return num(r.rows[0]?.version);
+}
+
+export async function setSliApproval(
+  db: SqlExecutor,
+  id: string,
+  version: number,
+  state: ApprovalState,
+  actor?: string,
+): Promise<boolean> {
+  return setApproval(db, 'sli_definitions', id, version, state, actor);
+}
+
+/** Every version of one SLI definition, newest first. */
+export async function sliDefinitionHistory(db: SqlExecutor, id: string): Promise<SliDefinitionRow[]> {
+  const r = await db.query<Record<string, unknown>>(
+    `SELECT id, version, journey_id, kind, pattern_id, good_query, total_query, spec, approval_state, approved_by,
+            created_at
+     FROM sli_definitions WHERE id = $1 ORDER BY version DESC`,
+    [id],
+  );
+  return r.rows.map((x) => ({
+    id: String(x.id),
+    version: num(x.version),
+    journeyId: String(x.journey_id),
+    kind: String(x.kind),
+    patternId: (x.pattern_id as string | null) ?? null,
+    goodQuery: String(x.good_query),
+    totalQuery: String(x.total_query),
+    spec: json(x.spec) as Record<string, unknown>,
+    approvalState: x.approval_state as ApprovalState,
+    approvedBy: (x.approved_by as string | null) ?? null,
+    createdAt: iso(x.created_at),
+  }));
 }
 
 /** The newest version of each SLO definition (optionally for one journey). */

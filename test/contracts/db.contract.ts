@@ -21,6 +21,12 @@ import {
   addSpans,
   resolveEdges,
   loadEdges,
+  loadRollupSeries,
+  maintainRollupStorage,
+  proposeSliDefinition,
+  setSliApproval,
+  sliDefinitionHistory,
+  loadAudit,
 } from '../../adapters/db/repo.js';
 import type { ArtifactSet, Recommendations, Rollup } from '../../events/schemas.js';
 
@@ -228,6 +234,81 @@ export function dbContract(name: string, make: () => Promise<Database>, cleanup?
           ['web', 'GET /', 'api', 'GET /x', 1],
         ],
       );
+    });
+
+    it('answers hourly and daily rollup series with the same query on every layout', async () => {
+      const base = Date.parse('2024-06-30T22:00:00Z');
+      const rows: Rollup[] = [];
+      // 4 hours across a month boundary, 3 minutes per hour, two keys
+      for (let h = 0; h < 4; h++) {
+        for (let m = 0; m < 3; m++) {
+          for (const key of ['GET /s1', 'GET /s2']) {
+            rows.push({
+              minute: new Date(base + h * 3_600_000 + m * 60_000).toISOString(),
+              service: 'series',
+              kind: 'operation',
+              key,
+              count: 10 + h,
+              errors: key === 'GET /s1' ? 1 : 0,
+              sum_ms: 100,
+              latency: { bounds_ms: [50, 250], counts: [5, 5 + h, 0] },
+            });
+          }
+        }
+      }
+      await addRollups(db, rows);
+      // an upsert into an existing minute must reach the hourly series as a delta, not a second copy
+      await addRollups(db, [
+        { ...rows[0]!, count: 1, errors: 1, sum_ms: 7, latency: { bounds_ms: [50, 250], counts: [0, 0, 1] } },
+      ]);
+      const window = { start: new Date(base), end: new Date(base + 4 * 3_600_000), services: ['series'] };
+      const hourly = await loadRollupSeries(db, window);
+      expect(hourly).toHaveLength(8);
+      expect(hourly[0]).toEqual({
+        minute: '2024-06-30T22:00:00.000Z',
+        service: 'series',
+        kind: 'operation',
+        key: 'GET /s1',
+        count: 31,
+        errors: 4,
+        sum_ms: 307,
+        latency: { bounds_ms: [50, 250], counts: [15, 15, 1] },
+      });
+      // every minute row is accounted for exactly once
+      const minutes = await loadRollups(db, window);
+      const total = (xs: readonly Rollup[]) => xs.reduce((a, r) => a + r.count, 0);
+      expect(total(hourly)).toBe(total(minutes));
+      const daily = await loadRollupSeries(db, { ...window, bucketHours: 24, keys: ['GET /s2'] });
+      expect(daily.map((d) => [d.minute, d.count])).toEqual([
+        ['2024-06-30T00:00:00.000Z', 63],
+        ['2024-07-01T00:00:00.000Z', 75],
+      ]);
+      expect(await loadRollupSeries(db, { ...window, kind: 'template' })).toEqual([]);
+      const upkeep = await maintainRollupStorage(db, { now: new Date('2024-07-02T00:00:00Z') });
+      expect(upkeep.partitionsDropped).toBe(0);
+      expect(await loadRollupSeries(db, window)).toEqual(hourly);
+    });
+
+    it('versions SLI definitions and records approvals in the audit log', async () => {
+      const def = {
+        id: 'sli-contract',
+        journeyId: 'j-1',
+        kind: 'availability',
+        patternId: 'http.server.availability',
+        goodQuery: 'sum(rate(x{code!~"5.."}[5m]))',
+        totalQuery: 'sum(rate(x[5m]))',
+      };
+      expect(await proposeSliDefinition(db, def)).toBe(1);
+      expect(await proposeSliDefinition(db, { ...def, goodQuery: 'sum(rate(y[5m]))' })).toBe(2);
+      expect(await setSliApproval(db, 'sli-contract', 2, 'approved', 'alice')).toBe(true);
+      expect(await setSliApproval(db, 'sli-contract', 9, 'approved', 'alice')).toBe(false);
+      const history = await sliDefinitionHistory(db, 'sli-contract');
+      expect(history.map((h) => [h.version, h.approvalState, h.approvedBy, h.goodQuery])).toEqual([
+        [2, 'approved', 'alice', 'sum(rate(y[5m]))'],
+        [1, 'proposed', null, def.goodQuery],
+      ]);
+      const log = await loadAudit(db, { subject: 'sli-contract@2' });
+      expect(log.map((e) => [e.actor, e.action])).toEqual([['alice', 'sli.approved']]);
     });
   });
 }
