@@ -10,6 +10,11 @@
  */
 import { analyse } from '../core/analysis/index.js';
 import { walkTracesJson } from '../core/stream/otlp-json.js';
+import { TracesProtoReader } from '../core/stream/otlp-proto.js';
+import { decodeTraces } from '../core/otlp/decode.js';
+import { encodeTraces } from '../core/otlp/encode.js';
+import { walk } from '../core/protowire.js';
+import type { SpanModel } from '../core/otlp/model.js';
 import { SpanAccumulator, type StreamSpan } from '../core/stream/spans.js';
 import type { Attrs } from '../core/otlp/model.js';
 import { SpanKind } from '../core/otlp/model.js';
@@ -50,20 +55,41 @@ const TEMPLATE: readonly TSpan[] = [
 const ERR_ATTRS: Attrs = http('POST', '/api/checkout', 503);
 const START = Date.UTC(2026, 2, 1);
 
+/** Traces whose span ids are distinct: ids repeat only after POOL_TRACES traces, far beyond any parent window. */
+const POOL_TRACES = 1 << 15;
+let idPool: string[] | undefined;
+
+/**
+ * OTLP span ids (8 bytes as 16 lower-case hex digits) for POOL_TRACES traces, as flat strings like JSON.parse and
+ * TextDecoder produce (string concatenation would hand the accumulator rope strings, which cost more to read than
+ * any parsed input does). Built once, outside every timed section.
+ */
+function ids(): string[] {
+  if (!idPool) {
+    const all: string[] = [];
+    for (let t = 0; t < POOL_TRACES; t++) {
+      const prefix = (t + 1).toString(16).padStart(14, '0');
+      for (let i = 1; i <= 12; i++) all.push(prefix + i.toString(16).padStart(2, '0'));
+    }
+    idPool = JSON.parse(JSON.stringify(all)) as string[];
+  }
+  return idPool;
+}
+
 /** Emits `n` spans: traces from the template, 1 000 traces per simulated second, about 1% failing. */
 function generate(n: number, onSpan: (service: string, s: StreamSpan) => void): void {
   const per = TEMPLATE.length;
-  const ids = TEMPLATE.map((t) => t.id.toString(16));
+  const pool = ids();
   let emitted = 0;
   for (let trace = 0; emitted < n; trace++) {
     const base = START + trace; // 1 ms apart: 60 000 traces per minute
-    const prefix = trace.toString(36) + '.';
+    const slot = (trace % POOL_TRACES) * 12 - 1;
     const fail = trace % 97 === 0;
     for (let i = 0; i < per && emitted < n; i++, emitted++) {
       const t = TEMPLATE[i]!;
       onSpan(t.service, {
-        spanId: prefix + ids[i]!,
-        parentSpanId: t.parent ? prefix + t.parent.toString(16) : '',
+        spanId: pool[slot + t.id]!,
+        parentSpanId: t.parent ? pool[slot + t.parent]! : '',
         name: t.name,
         kind: t.kind,
         startMs: base + t.offsetMs,
@@ -74,6 +100,124 @@ function generate(n: number, onSpan: (service: string, s: StreamSpan) => void): 
     }
   }
 }
+
+/** Traces per encoded request in the protobuf measurement. */
+const BLOCK_TRACES = 512;
+
+interface EncodedBlock {
+  readonly bytes: Uint8Array;
+  /** Offsets of the 8-byte span and parent span ids (first 4 bytes: the trace number, patched per block). */
+  readonly idAt: Int32Array;
+  /** Offsets of the fixed64 start/end timestamps (shifted per block). */
+  readonly timeAt: Int32Array;
+  readonly spans: number;
+}
+
+/**
+ * One ExportTraceServiceRequest (one ResourceSpans per service) holding BLOCK_TRACES traces of the template, encoded
+ * by core/otlp/encode.ts, with the offsets of the ids and timestamps so that later blocks are this one with fresh ids
+ * and shifted times (patched in place: the baseline pays that too).
+ */
+function encodeBlock(): EncodedBlock {
+  const byService = new Map<string, Omit<SpanModel, 'resource' | 'scope'>[]>();
+  const hexId = (trace: number, idx: number) =>
+    (trace + 1).toString(16).padStart(8, '0') + idx.toString(16).padStart(8, '0');
+  const nanos = (ms: number) => (BigInt(Math.round(ms * 1000)) * 1000n).toString();
+  let trace = 0;
+  let k = 0;
+  generate(BLOCK_TRACES * TEMPLATE.length, (svc, s) => {
+    const t = TEMPLATE[k % TEMPLATE.length]!;
+    trace = Math.floor(k++ / TEMPLATE.length);
+    let list = byService.get(svc);
+    if (!list) byService.set(svc, (list = []));
+    list.push({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: hexId(trace, t.id),
+      parentSpanId: t.parent ? hexId(trace, t.parent) : '',
+      name: s.name,
+      kind: s.kind,
+      startTimeUnixNano: nanos(s.startMs),
+      endTimeUnixNano: nanos(s.startMs + s.durationMs),
+      statusCode: s.statusCode,
+      statusMessage: '',
+      attributes: s.attributes,
+    });
+  });
+  const bytes = encodeTraces(
+    [...byService].map(([svc, spans]) => ({ resource: { 'service.name': svc }, scope: 'bench', spans })),
+  );
+  const idAt: number[] = [];
+  const timeAt: number[] = [];
+  const fields = (start: number, end: number, fn: (field: number, vs: number, e: number) => void) => {
+    const r = walk(bytes, (f) => void fn(f.field, f.valueStart, f.end), start, end);
+    if (!r.ok) throw new Error(r.error);
+  };
+  fields(0, bytes.length, (_f, rs, re) =>
+    fields(rs, re, (f, ss, se) => {
+      if (f !== 2) return;
+      fields(ss, se, (g, ps, pe) => {
+        if (g !== 2) return;
+        fields(ps, pe, (h, vs) => {
+          if (h === 2 || h === 4) idAt.push(vs);
+          else if (h === 7 || h === 8) timeAt.push(vs);
+        });
+      });
+    }),
+  );
+  return { bytes, idAt: Int32Array.from(idAt), timeAt: Int32Array.from(timeAt), spans: k };
+}
+
+/** Turns the block into block number `n`: trace numbers + n * BLOCK_TRACES, times + n * BLOCK_TRACES ms. */
+function patchBlock(b: EncodedBlock, n: number, prev: number): void {
+  const buf = b.bytes;
+  const dTrace = (n - prev) * BLOCK_TRACES;
+  for (let i = 0; i < b.idAt.length; i++) {
+    const p = b.idAt[i]!;
+    const v = (((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) + dTrace) >>> 0;
+    buf[p] = v >>> 24;
+    buf[p + 1] = (v >>> 16) & 255;
+    buf[p + 2] = (v >>> 8) & 255;
+    buf[p + 3] = v & 255;
+  }
+  const d = BigInt(dTrace) * 1_000_000n; // ns
+  const dLo = Number(d & 0xffffffffn);
+  const dHi = Number(d >> 32n);
+  for (let i = 0; i < b.timeAt.length; i++) {
+    const p = b.timeAt[i]!;
+    const lo = (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
+    const hi = (buf[p + 4]! | (buf[p + 5]! << 8) | (buf[p + 6]! << 16) | (buf[p + 7]! << 24)) >>> 0;
+    const sum = lo + dLo;
+    const nlo = sum >>> 0;
+    const nhi = (hi + dHi + (sum > 0xffffffff ? 1 : 0)) >>> 0;
+    buf[p] = nlo & 255;
+    buf[p + 1] = (nlo >>> 8) & 255;
+    buf[p + 2] = (nlo >>> 16) & 255;
+    buf[p + 3] = nlo >>> 24;
+    buf[p + 4] = nhi & 255;
+    buf[p + 5] = (nhi >>> 8) & 255;
+    buf[p + 6] = (nhi >>> 16) & 255;
+    buf[p + 7] = nhi >>> 24;
+  }
+}
+
+/** Streams `spans` spans as encoded requests (whole blocks) to `onRequest`. */
+function streamBlocks(block: EncodedBlock, spans: number, onRequest: (bytes: Uint8Array) => void): number {
+  const n = Math.ceil(spans / block.spans);
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    patchBlock(block, i, prev);
+    prev = i;
+    onRequest(block.bytes);
+  }
+  patchBlock(block, 0, prev);
+  return n * block.spans;
+}
+
+const cpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
 
@@ -127,6 +271,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   };
   const spans = arg('--spans', 10_000_000);
   const jsonSpans = arg('--json-spans', 300_000);
+  const protoSpans = arg('--proto-spans', spans);
+  const decodeSpans = arg('--decode-spans', 200_000);
+  ids();
   let peakRss = process.memoryUsage().rss;
   const sample = () => {
     const r = process.memoryUsage().rss;
@@ -136,15 +283,18 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
 
   // baseline: generate the spans only
   let sink = 0;
+  let c = cpu();
   let t = performance.now();
   generate(spans, (_svc, s) => {
     sink += s.durationMs;
   });
   const baselineS = (performance.now() - t) / 1000;
+  const baselineCpu = cpu() - c;
   process.stderr.write(`bench analyze: baseline (generate ${spans} spans) ${baselineS.toFixed(2)} s\n`);
 
   // main: generate + accumulate + analyse
   const rssBefore = process.memoryUsage().rss;
+  c = cpu();
   t = performance.now();
   const t0 = t;
   const acc = new SpanAccumulator();
@@ -157,8 +307,54 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const tAcc = performance.now();
   const rec = analyse({ ...input, inventory: [] }, { requestId: 'bench' });
   const seconds = (performance.now() - t) / 1000;
+  const cpuS = cpu() - c;
   sample();
   process.stderr.write(`bench analyze: ${spans} spans -> recommendations in ${seconds.toFixed(2)} s\n`);
+
+  // protobuf: encoded ExportTraceServiceRequest batches -> core/stream/otlp-proto.ts -> accumulator -> analyse
+  const block = encodeBlock();
+  c = cpu();
+  t = performance.now();
+  let protoBytes = 0;
+  streamBlocks(block, protoSpans, (b) => {
+    protoBytes += b.length;
+    sink += b[b.length - 1]!;
+  });
+  const protoBaseS = (performance.now() - t) / 1000;
+  const protoBaseCpu = cpu() - c;
+  c = cpu();
+  t = performance.now();
+  const acc3 = new SpanAccumulator();
+  const reader = new TracesProtoReader();
+  let failed = 0;
+  let k3 = 0;
+  const protoN = streamBlocks(block, protoSpans, (b) => {
+    if (!reader.read(b, acc3).ok) failed++;
+    if ((++k3 & 63) === 0) sample();
+  });
+  const input3 = acc3.result()!;
+  const rec3 = analyse({ ...input3, inventory: [] }, { requestId: 'bench-proto' });
+  const protoS = (performance.now() - t) / 1000;
+  const protoCpu = cpu() - c;
+  sample();
+  if (failed) throw new Error(`bench analyze: ${failed} encoded requests failed to read`);
+  process.stderr.write(
+    `bench analyze: ${protoN} protobuf spans -> recommendations in ${protoS.toFixed(2)} s\n`,
+  );
+  // the general decoder (core/otlp decodeTraces -> SpanModel objects -> addModel) on a sample, for comparison
+  c = cpu();
+  t = performance.now();
+  const acc4 = new SpanAccumulator();
+  const decodedN = streamBlocks(block, decodeSpans, (b) => {
+    const d = decodeTraces(b);
+    if (d.ok) for (const s of d.value) acc4.addModel(s);
+  });
+  const decodeS = (performance.now() - t) / 1000;
+  const decodeCpu = cpu() - c;
+  // the same journeys (ranking may differ: encoded timestamps are whole microseconds)
+  const sameJourneys =
+    JSON.stringify(rec3.journeys.map((j) => j.name).sort()) ===
+    JSON.stringify(rec.journeys.map((j) => j.name).sort());
 
   // secondary: OTLP/JSON lines
   const lines = jsonLines(jsonSpans);
@@ -177,9 +373,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   return {
     input:
       'in-memory span records (core/stream StreamSpan, as the OTLP/JSON walker yields them), generated chunk-wise ' +
-      'from a 12-span trace template with fresh ids and timestamps; not decoded from bytes in the timed loop',
+      'from a 12-span trace template with shifted timestamps and 16-hex-digit span ids (flat strings, distinct ' +
+      `within every ${POOL_TRACES * 12} consecutive spans); not decoded from bytes in the timed loop`,
     spans,
     seconds: Math.round(seconds * 1000) / 1000,
+    cpu_seconds: r3(cpuS),
     spans_per_s: Math.round(spans / seconds),
     accumulate_seconds: Math.round((tAcc - t0) / 10) / 100,
     analyse_seconds: Math.round((seconds - (tAcc - t0) / 1000) * 100) / 100,
@@ -188,8 +386,36 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     baseline: {
       what: 'generating the same spans without analysing them',
       seconds: Math.round(baselineS * 1000) / 1000,
+      cpu_seconds: r3(baselineCpu),
     },
     ratio_vs_baseline: Math.round((seconds / baselineS) * 100) / 100,
+    otlp_protobuf: {
+      input:
+        `encoded ExportTraceServiceRequest batches (${block.spans} spans, ${block.bytes.length} bytes each, one ` +
+        'ResourceSpans per service, encoded by core/otlp/encode.ts; each batch is the previous one with fresh span ' +
+        'ids and shifted timestamps patched in place) read by core/stream/otlp-proto.ts into the accumulator',
+      spans: protoN,
+      bytes: protoBytes,
+      seconds: r3(protoS),
+      cpu_seconds: r3(protoCpu),
+      spans_per_s: Math.round(protoN / protoS),
+      mb_per_s: Math.round((protoBytes / 1048576 / protoS) * 10) / 10,
+      baseline: {
+        what: 'producing the same batches (patching ids and timestamps) without reading them',
+        seconds: r3(protoBaseS),
+        cpu_seconds: r3(protoBaseCpu),
+      },
+      ratio_vs_baseline: Math.round((protoS / protoBaseS) * 100) / 100,
+      same_journeys_as_in_memory: sameJourneys,
+      journeys: rec3.journeys.map((j) => j.name),
+      general_decoder: {
+        what: 'core/otlp decodeTraces (SpanModel objects) + SpanAccumulator.addModel on a sample, no analyse',
+        spans: decodedN,
+        seconds: r3(decodeS),
+        cpu_seconds: r3(decodeCpu),
+        spans_per_s: Math.round(decodedN / decodeS),
+      },
+    },
     journeys: rec.journeys.map((j) => j.name),
     slis: rec.journeys.reduce((n, j) => n + j.slis.length, 0),
     rollup_rows: input.stats.rollupRows,

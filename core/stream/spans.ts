@@ -13,7 +13,8 @@ import { createRedactor, type Redactor } from '../fingerprint/redact.js';
 import { RouteFolder, httpRoute, spanOperation } from '../fingerprint/routes.js';
 import type { AttrValue, Attrs, SpanModel } from '../otlp/model.js';
 import { SpanKind, StatusCode } from '../otlp/model.js';
-import { DEFAULT_BOUNDS_MS, bucketIndex } from '../rollup.js';
+import { DEFAULT_BOUNDS_MS } from '../rollup.js';
+import { ByteInterner, ChildPool, IdMap, Interner, KEY, PendingMap, TupleCache, idKey } from './tables.js';
 
 /** The fields of a span the accumulator reads. */
 export interface StreamSpan {
@@ -48,7 +49,7 @@ const GRPC_NAMES: Readonly<Record<string, number>> = {
   PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11,
   UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
 }; // prettier-ignore
-const PROBE_AGENT = /^(kube-probe|ELB-HealthChecker|GoogleHC|Prometheus)\//i;
+export const PROBE_AGENT = /^(kube-probe|ELB-HealthChecker|GoogleHC|Prometheus)\//i;
 
 const KIND_NAME: Readonly<Record<number, SpanKindName>> = {
   [SpanKind.SERVER]: 'server',
@@ -66,9 +67,12 @@ function intOf(v: AttrValue | undefined): number | undefined {
 
 /** gRPC status code of a span (rpc.grpc.status_code, or the newer rpc.response.status_code by name or number). */
 export function grpcStatus(a: Attrs): number | undefined {
-  const n = intOf(a['rpc.grpc.status_code']);
+  return grpcStatusOf(a['rpc.grpc.status_code'], a['rpc.response.status_code']);
+}
+
+function grpcStatusOf(code: AttrValue | undefined, v: AttrValue | undefined): number | undefined {
+  const n = intOf(code);
   if (n !== undefined) return n;
-  const v = a['rpc.response.status_code'];
   if (typeof v === 'string') {
     const up = v.trim().toUpperCase();
     return up in GRPC_NAMES ? GRPC_NAMES[up] : intOf(up);
@@ -83,16 +87,32 @@ export function grpcStatus(a: Attrs): number | undefined {
  * set an ERROR status.
  */
 export function isServerFault(kind: number, statusCode: number, a: Attrs): boolean {
-  const http = intOf(a['http.response.status_code'] ?? a['http.status_code']);
-  if (http !== undefined) return http >= 500;
-  const rpc = grpcStatus(a);
-  if (rpc !== undefined) return GRPC_SERVER_FAULTS.has(rpc);
-  if (statusCode !== StatusCode.ERROR) return false;
-  const et = a['error.type'];
-  return !(typeof et === 'string' && /cancel/i.test(et));
+  return faultOf(
+    statusCode,
+    a['http.response.status_code'] ?? a['http.status_code'],
+    a['rpc.grpc.status_code'],
+    a['rpc.response.status_code'],
+    a['error.type'],
+  );
 }
 
-interface OpState {
+/** isServerFault from the attribute values it reads (http status, rpc.grpc.status_code, rpc.response.status_code). */
+export function faultOf(
+  statusCode: number,
+  httpStatus: AttrValue | undefined,
+  grpcCode: AttrValue | undefined,
+  rpcResponse: AttrValue | undefined,
+  errorType: AttrValue | undefined,
+): boolean {
+  const http = intOf(httpStatus);
+  if (http !== undefined) return http >= 500;
+  const rpc = grpcStatusOf(grpcCode, rpcResponse);
+  if (rpc !== undefined) return GRPC_SERVER_FAULTS.has(rpc);
+  if (statusCode !== StatusCode.ERROR) return false;
+  return !(typeof errorType === 'string' && /cancel/i.test(errorType));
+}
+
+export interface OpState {
   readonly idx: number;
   readonly service: string;
   readonly operation: string;
@@ -111,6 +131,9 @@ interface OpState {
   readonly minutes: Map<number, Float64Array>;
   lastMinute: number;
   lastRow: Float64Array | undefined;
+  /** Last edge of this child (parent op, slot): most children always have the same parent. */
+  lastParent: number;
+  lastEdge: number;
 }
 
 export interface AccumulatorStats {
@@ -135,6 +158,13 @@ const ROOT = -1;
 const UNKNOWN = -2;
 const EDGE_SHIFT = 2 ** 21;
 
+/**
+ * The operation-name cache key, as interned integers: service, kind, name, HTTP method, http.route, rpc.service,
+ * rpc.method, messaging destination, variant (0 none, 1 HTTP client peer, 2 route-less HTTP server path), peer or
+ * path, 404 flag. Everything operationName() depends on besides the route folder's state.
+ */
+export const OP_KEY_WIDTH = 11;
+
 function str(v: AttrValue | undefined): string {
   return typeof v === 'string' ? v : v === undefined ? '' : String(v);
 }
@@ -149,12 +179,22 @@ export class SpanAccumulator {
   private readonly routes: RouteFolder;
   private readonly ops: OpState[] = [];
   private readonly opIndex = new Map<string, number>();
-  private opCache = new Map<string, number>();
-  private cur = new Map<string, number>();
-  private prev = new Map<string, number>();
-  private pendCur = new Map<string, number | number[]>();
-  private pendPrev = new Map<string, number | number[]>();
-  private readonly edges = new Map<number, number>();
+  private readonly tuples = new TupleCache(OP_KEY_WIDTH);
+  /** @internal The key being looked up (core/stream/otlp-proto.ts fills it from bytes). */
+  readonly opKey = new Int32Array(OP_KEY_WIDTH);
+  /** @internal Interned key components (reset with the operation cache). */
+  readonly strings = new Interner();
+  /** @internal */
+  readonly bytes = new ByteInterner(this.strings);
+  private cur = new IdMap();
+  private prev = new IdMap();
+  private readonly pool = new ChildPool();
+  private pendCur = new PendingMap(this.pool);
+  private pendPrev = new PendingMap(this.pool);
+  private readonly edgeSlot = new Map<number, number>();
+  private readonly edgeKeys: number[] = [];
+  private readonly edgeCounts: number[] = [];
+  private readonly orphanFn = (child: number) => this.orphan(child);
   private spans = 0;
   private rolledUp = 0;
   private orphans = 0;
@@ -190,61 +230,139 @@ export class SpanAccumulator {
 
   /** Adds one span of `service`. */
   add(service: string, s: StreamSpan): void {
-    this.spans++;
     if (!(s.startMs > 0)) {
-      this.skipped++;
+      this.skip();
       return;
     }
-    const op = this.ops[this.opFor(service, s)]!;
-    op.count++;
+    this.fillKey(service, s);
+    let opIdx = this.tuples.get(this.opKey);
+    if (opIdx < 0) opIdx = this.missOp(service, s, () => this.fillKey(service, s));
+    const op = this.ops[opIdx]!;
+    const a = s.attributes;
     const isRoot = s.parentSpanId === '';
-    const rolled =
-      op.kind === SpanKind.SERVER || op.kind === SpanKind.CONSUMER || isRoot || op.minutes.size > 0;
-    if (rolled) this.rollup(op, s);
+    if (this.begin(op, isRoot))
+      this.rollup(op, s.startMs, s.durationMs, isServerFault(s.kind, s.statusCode, a));
     // user agents (probe detection)
-    const ua = s.attributes['user_agent.original'] ?? s.attributes['http.user_agent'];
+    const ua = a['user_agent.original'] ?? a['http.user_agent'];
     if (typeof ua === 'string' && PROBE_AGENT.test(ua)) {
       if (!op.probeUa) op.probeUa = ua;
     } else op.nonProbe = true;
-
     // parentage
-    const children = this.pendCur.get(s.spanId) ?? this.pendPrev.get(s.spanId);
-    if (children !== undefined) {
-      this.pendCur.delete(s.spanId);
-      this.pendPrev.delete(s.spanId);
-      if (typeof children === 'number') this.link(children, op.idx);
-      else for (const c of children) this.link(c, op.idx);
+    let sh = 0;
+    let sl = 0;
+    let ss: string | undefined;
+    const hasId = s.spanId !== '';
+    if (hasId) {
+      idKey(s.spanId);
+      sh = KEY.hi;
+      sl = KEY.lo;
+      ss = KEY.str;
+    }
+    if (isRoot) this.parentage(op, hasId, sh, sl, ss, true, 0, 0, undefined);
+    else {
+      idKey(s.parentSpanId);
+      this.parentage(op, hasId, sh, sl, ss, false, KEY.hi, KEY.lo, KEY.str);
+    }
+  }
+
+  /** @internal Counts a span that carries no usable start time. */
+  skip(): void {
+    this.spans++;
+    this.skipped++;
+  }
+
+  /** @internal Operation for the key in `opKey`, or -1 (then call missOp). */
+  cachedOp(): number {
+    return this.tuples.get(this.opKey);
+  }
+
+  /**
+   * @internal Resolves a cache miss: names the operation (fingerprinting rules), registers it and caches the key.
+   * `refill` re-fills `opKey` after a cache reset (interned ids are reset with it).
+   */
+  missOp(service: string, s: StreamSpan, refill: () => void): number {
+    const idx = this.opIndexFor(service, s);
+    if (this.tuples.size >= this.opCacheSize) {
+      this.tuples.clear();
+      this.bytes.clear();
+      this.strings.clear();
+      refill();
+    }
+    this.tuples.insert(this.opKey, idx);
+    return idx;
+  }
+
+  /** @internal Counts a span of an operation; true when it must be rolled up. */
+  begin(op: OpState, isRoot: boolean): boolean {
+    this.spans++;
+    op.count++;
+    return op.kind === SpanKind.SERVER || op.kind === SpanKind.CONSUMER || isRoot || op.minutes.size > 0;
+  }
+
+  /** @internal */
+  opAt(idx: number): OpState {
+    return this.ops[idx]!;
+  }
+
+  /**
+   * @internal Span parentage, ids as idKey() halves (`ss`/`ps`: the string of a non-canonical id, else undefined).
+   * Exporters usually send children before their parents: children wait in a bounded two-generation table.
+   */
+  parentage(
+    op: OpState,
+    hasId: boolean,
+    sh: number,
+    sl: number,
+    ss: string | undefined,
+    isRoot: boolean,
+    ph: number,
+    pl: number,
+    ps: string | undefined,
+  ): void {
+    if (hasId && (this.pendCur.size > 0 || this.pendPrev.size > 0)) {
+      let first = this.pendCur.take(sh, sl, ss);
+      if (first >= 0) {
+        const dropped = this.pendPrev.take(sh, sl, ss);
+        if (dropped >= 0) this.pool.releaseList(dropped);
+      } else first = this.pendPrev.take(sh, sl, ss);
+      if (first >= 0) {
+        const pool = this.pool;
+        for (let node = first; node >= 0;) {
+          const next = pool.next[node]!;
+          this.link(pool.child[node]!, op.idx);
+          pool.release(node);
+          node = next;
+        }
+      }
     }
     if (isRoot) {
       op.roots++;
       this.edge(op.idx, ROOT);
     } else {
-      const parent = this.cur.get(s.parentSpanId) ?? this.prev.get(s.parentSpanId);
-      if (parent !== undefined) this.link(op.idx, parent);
+      let parent = this.cur.get(ph, pl, ps);
+      if (parent < 0) parent = this.prev.get(ph, pl, ps);
+      if (parent >= 0) this.link(op.idx, parent);
       else {
-        const p = this.pendCur.get(s.parentSpanId);
-        if (p === undefined) this.pendCur.set(s.parentSpanId, op.idx);
-        else if (typeof p === 'number') this.pendCur.set(s.parentSpanId, [p, op.idx]);
-        else p.push(op.idx);
+        this.pendCur.append(ph, pl, ps, op.idx);
         if (this.pendCur.size >= this.parentWindow) this.rotatePending();
       }
     }
-    if (s.spanId) {
-      this.cur.set(s.spanId, op.idx);
+    if (hasId) {
+      this.cur.set(sh, sl, ss, op.idx);
       if (this.cur.size >= this.parentWindow) {
+        const t = this.prev;
         this.prev = this.cur;
-        this.cur = new Map();
+        this.cur = t;
+        t.clear();
       }
     }
   }
 
   private rotatePending(): void {
-    for (const v of this.pendPrev.values()) {
-      if (typeof v === 'number') this.orphan(v);
-      else for (const c of v) this.orphan(c);
-    }
+    this.pendPrev.drain(this.orphanFn);
+    const t = this.pendPrev;
     this.pendPrev = this.pendCur;
-    this.pendCur = new Map();
+    this.pendCur = t;
   }
 
   private orphan(child: number): void {
@@ -261,13 +379,28 @@ export class SpanAccumulator {
   }
 
   private edge(child: number, parent: number): void {
+    const c = this.ops[child]!;
+    if (c.lastParent === parent) {
+      this.edgeCounts[c.lastEdge]!++;
+      return;
+    }
     const k = child * EDGE_SHIFT + (parent + 2);
-    this.edges.set(k, (this.edges.get(k) ?? 0) + 1);
+    let slot = this.edgeSlot.get(k);
+    if (slot === undefined) {
+      slot = this.edgeKeys.length;
+      this.edgeKeys.push(k);
+      this.edgeCounts.push(0);
+      this.edgeSlot.set(k, slot);
+    }
+    c.lastParent = parent;
+    c.lastEdge = slot;
+    this.edgeCounts[slot]!++;
   }
 
-  private rollup(op: OpState, s: StreamSpan): void {
+  /** @internal Adds one span to its operation's per-minute rollup. */
+  rollup(op: OpState, startMs: number, durationMs: number, fault: boolean): void {
     this.rolledUp++;
-    const minute = Math.floor(s.startMs / 60_000) * 60_000;
+    const minute = Math.floor(startMs / 60_000) * 60_000;
     let row = op.lastRow;
     if (minute !== op.lastMinute || row === undefined) {
       row = op.minutes.get(minute);
@@ -280,29 +413,59 @@ export class SpanAccumulator {
       op.lastMinute = minute;
       op.lastRow = row;
     }
-    const d = s.durationMs > 0 && Number.isFinite(s.durationMs) ? s.durationMs : 0;
+    const d = durationMs > 0 && Number.isFinite(durationMs) ? durationMs : 0;
     row[0]!++;
-    if (isServerFault(s.kind, s.statusCode, s.attributes)) row[1]!++;
+    if (fault) row[1]!++;
     row[2]! += d;
-    row[3 + bucketIndex(this.bounds, d)]!++;
+    const b = this.bounds;
+    let lo = 0;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (d <= b[mid]!) hi = mid;
+      else lo = mid + 1;
+    }
+    row[3 + lo]!++;
   }
 
-  private opFor(service: string, s: StreamSpan): number {
+  /** Fills `opKey` from a span's strings (the same components opFor's string key had). */
+  private fillKey(service: string, s: StreamSpan): void {
     const a = s.attributes;
+    const k = this.opKey;
+    const I = this.strings;
     const method = a['http.request.method'] ?? a['http.method'];
     const route = a['http.route'];
-    let key = `${service}\u0000${s.kind}\u0000${s.name}\u0000${str(method)}\u0000${str(route)}\u0000${str(a['rpc.service'])}\u0000${str(a['rpc.method'])}\u0000${str(a['messaging.destination.name'] ?? a['messaging.destination'])}`;
+    k[0] = I.id(service);
+    k[1] = kindKey(I, s.kind);
+    k[2] = I.id(s.name);
+    k[3] = method === undefined ? 0 : I.id(str(method));
+    k[4] = route === undefined ? 0 : I.id(str(route));
+    const rs = a['rpc.service'];
+    k[5] = rs === undefined ? 0 : I.id(str(rs));
+    const rm = a['rpc.method'];
+    k[6] = rm === undefined ? 0 : I.id(str(rm));
+    const dest = a['messaging.destination.name'] ?? a['messaging.destination'];
+    k[7] = dest === undefined ? 0 : I.id(str(dest));
     if (method !== undefined && route === undefined && s.kind === SpanKind.CLIENT) {
       // HTTP client calls are dependencies, never journeys: name them by method and peer (OTel's low-cardinality
       // client span name), not by the raw URL, so that ids in URLs cost nothing
-      key += `\u0000${clientPeer(a)}`;
+      k[8] = 1;
+      k[9] = I.id(clientPeer(a));
+      k[10] = 0;
     } else if (method !== undefined && route === undefined) {
       // HTTP server without a route template: the path (and a 404) decide the operation
       const st = a['http.response.status_code'] ?? a['http.status_code'];
-      key += `\u0000${str(a['url.path'] ?? a['http.target'] ?? a['url.full'] ?? a['http.url'])}\u0000${str(st) === '404' ? 1 : 0}`;
+      k[8] = 2;
+      k[9] = I.id(str(a['url.path'] ?? a['http.target'] ?? a['url.full'] ?? a['http.url']));
+      k[10] = str(st) === '404' ? 1 : 0;
+    } else {
+      k[8] = 0;
+      k[9] = 0;
+      k[10] = 0;
     }
-    const hit = this.opCache.get(key);
-    if (hit !== undefined) return hit;
+  }
+
+  private opIndexFor(service: string, s: StreamSpan): number {
     const operation = this.operationName(service, s);
     const kind = s.kind === SpanKind.UNSPECIFIED ? SpanKind.INTERNAL : s.kind;
     const ok = `${service}\u0000${kind === SpanKind.SERVER || kind === SpanKind.CONSUMER ? kind : 0}\u0000${operation}`;
@@ -325,11 +488,11 @@ export class SpanAccumulator {
         minutes: new Map(),
         lastMinute: -1,
         lastRow: undefined,
+        lastParent: -3,
+        lastEdge: 0,
       });
       this.opIndex.set(ok, idx);
     }
-    if (this.opCache.size >= this.opCacheSize) this.opCache = new Map();
-    this.opCache.set(key, idx);
     return idx;
   }
 
@@ -368,7 +531,7 @@ export class SpanAccumulator {
       spans: this.spans,
       rolledUp: this.rolledUp,
       operations: this.ops.length,
-      edges: this.edges.size,
+      edges: this.edgeKeys.length,
       orphans: this.orphans,
       skipped: this.skipped,
       rollupRows: rows,
@@ -418,7 +581,9 @@ export class SpanAccumulator {
       };
     });
     const edges: CallEdge[] = [];
-    for (const [k, count] of this.edges) {
+    for (let i = 0; i < this.edgeKeys.length; i++) {
+      const k = this.edgeKeys[i]!;
+      const count = this.edgeCounts[i]!;
       const child = this.ops[Math.floor(k / EDGE_SHIFT)]!;
       const p = (k % EDGE_SHIFT) - 2;
       const parent = p >= 0 ? this.ops[p]! : undefined;
@@ -448,8 +613,13 @@ export class SpanAccumulator {
   }
 }
 
+/** Key component of a span kind: the kind itself when small, else its interned text. */
+function kindKey(I: Interner, kind: number): number {
+  return kind >= 0 && kind <= 255 && Number.isInteger(kind) ? kind : 256 + I.id(String(kind));
+}
+
 /** The peer of an HTTP client span: server.address (or older net.peer.name), else the host of the URL. */
-function clientPeer(a: Attrs): string {
+export function clientPeer(a: Attrs): string {
   const p = a['server.address'] ?? a['net.peer.name'];
   if (typeof p === 'string' && p) return p;
   const u = str(a['url.full'] ?? a['http.url']);
