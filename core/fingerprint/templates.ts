@@ -4,18 +4,26 @@
  * Pipeline for one message:
  * 1. Tokenise on whitespace. Delimiters inside a word (`:`, `=`, `/`, `(`, `_`, …) are kept, so the template text
  *    keeps the line's shape (`src: /<*>`, `size=<*>`, `blk_<*>`).
- * 2. Mask obvious variables inside each word with one char-class scan (no regex per token):
- *    - `key=value` -> `key=<*>`;
+ * 2. Mask obvious variables inside each word with one char-class scan (no regex per token; mask.ts):
+ *    - `key=value` -> `key=<*>` when the value is a number, path or boolean/null (`force=true` -> `force=<*>`);
  *    - words with a digit that look like paths/URLs (`/a/b1`, `./x`, `http://…`, two or more `/`) -> `<*>`;
  *    - alphanumeric runs: numbers (with a sign after a delimiter: `blk_-42` -> `blk_<*>`), hex (`0x1f`, >= 6 hex
  *      chars with a digit), `250ms` -> `<*>ms`, runs starting with a digit or >= 8 chars with a digit (`31T10`,
- *      `a1b2c3d4`), `job12345` -> `job<*>` (>= 3 trailing digits); short words like `v2`, `utf8`, `x86` stay;
+ *      `a1b2c3d4`), `job12345` -> `job<*>`;
  *    - variables joined by one of `. : , _ - /` collapse into one (`10.0.0.1:50010` -> `<*>`, `2024-01-31` -> `<*>`).
  *    Redaction placeholders (`<IP>`, `<EMAIL>`) are ordinary constant text.
+ *    The scan runs once per line (scan.ts): each word is hashed with its digits folded to `0` and looked up in a
+ *    bounded, exactly-verified cache of masked shapes, so only new shapes are sliced and masked; the line becomes a
+ *    sequence of interned token ids whose hash keys a bounded cache of signature -> cluster (and -> the id and
+ *    template last computed, invalidated by any state change). Params are cut from the line only when read.
  * 3. Drain: a fixed-depth prefix tree keyed by token count, then the first `depth - 2` tokens (a token with a digit or
  *    a wildcard, or one that would exceed `maxChildren`, goes under `<*>`). In the leaf, the cluster with the highest
  *    similarity (share of positions whose template token equals the line's token) wins if it reaches
  *    `simThreshold`; differing positions are generalised to `<*>`. Otherwise a new cluster is created.
+ * 4. Categorical positions: where lines differ by a word (`started`/`finished`, `tty=NODEVssh`/`tty=:<*>`,
+ *    `LOGIN(uid=<*>)`/`(uid=<*>)`; see `categorical`), the position is generalised but its values are tracked and
+ *    each value keeps its own template id while there are at most `maxSplitValues` of them (8x that when every value
+ *    is an upper-case enum constant such as `RUNNING` or `FAIL_TASK_CLEANUP`); one more makes it a plain variable.
  *
  * Template ids: `tpl_` + 16 hex of SHA-256 over the cluster's FOUNDING masked token sequence. Because masking removes
  * numbers/ids/addresses/values, every line of a family usually has the same masked form, so the id does not depend on
@@ -29,7 +37,10 @@
  */
 import { stableId } from '../hash.js';
 
-export const WILDCARD = '<*>';
+import { WILDCARD, hasDigit, isAlnum } from './mask.js';
+import { LineScanner } from './scan.js';
+
+export { WILDCARD, maskWord } from './mask.js';
 
 export interface MinerOptions {
   /** Minimum share of matching positions to join a cluster (0..1]. Default 0.6. */
@@ -99,6 +110,37 @@ interface Cluster {
 const SIG_CACHE_CAP = 200_000;
 const MAX_SPLIT_POSITIONS = 3;
 const MAX_ISSUED = 64;
+const ENUM_FACTOR = 8;
+
+/** One masked signature seen: its ids (exact check), its cluster and the id/template last computed for it. */
+interface SigEntry {
+  readonly ids: Int32Array;
+  cluster: Cluster;
+  epoch: number;
+  id: string;
+  template: string;
+  next: SigEntry | null;
+}
+
+/** `AddResult` whose params are cut from the line only when asked for. */
+class MinedLine implements AddResult {
+  private cached: string[] | null = null;
+  constructor(
+    readonly templateId: string,
+    readonly template: string,
+    readonly isNew: boolean,
+    readonly changed: boolean,
+    private readonly miner: TemplateMiner,
+    private readonly message: string,
+    private readonly seq: number,
+    private readonly clusterTemplate: string,
+  ) {}
+
+  get params(): string[] {
+    this.cached ??= this.miner.paramsOf(this.message, this.seq, this.clusterTemplate);
+    return this.cached;
+  }
+}
 
 interface Node {
   readonly children: Map<string, Node>;
@@ -107,300 +149,6 @@ interface Node {
 
 const newNode = (): Node => ({ children: new Map(), clusters: [] });
 
-// ---- character classes ---------------------------------------------------------------------------------------------
-
-const C_DIGIT = 1;
-const C_HEXLETTER = 2;
-const C_LETTER = 4;
-const C_CONNECTOR = 8; // joins adjacent variables: . : , _ - /
-const C_KEYCHAR = 16; // allowed in a key of key=value
-const CLS = new Uint8Array(128);
-for (let c = 48; c <= 57; c++) CLS[c] = C_DIGIT | C_KEYCHAR;
-for (let c = 65; c <= 90; c++) CLS[c] = C_LETTER | C_KEYCHAR | (c <= 70 ? C_HEXLETTER : 0);
-for (let c = 97; c <= 122; c++) CLS[c] = C_LETTER | C_KEYCHAR | (c <= 102 ? C_HEXLETTER : 0);
-for (const ch of '.:,_-/') CLS[ch.charCodeAt(0)] = CLS[ch.charCodeAt(0)]! | C_CONNECTOR;
-for (const ch of '._-') CLS[ch.charCodeAt(0)] = CLS[ch.charCodeAt(0)]! | C_KEYCHAR;
-
-const cls = (c: number): number => (c < 128 ? CLS[c]! : C_LETTER); // non-ASCII counts as a letter
-const isAlnum = (c: number): boolean => (cls(c) & (C_DIGIT | C_LETTER)) !== 0;
-
-function isSpace(c: number): boolean {
-  return c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
-}
-
-function hasDigit(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) return true;
-  }
-  return false;
-}
-
-/** Scratch space reused across `add` calls (single-threaded JS, so one per miner is safe). */
-interface Scratch {
-  words: string[];
-  tokens: string[];
-  /** Masked pieces (original substrings) of all words, flattened. */
-  pieces: string[];
-  /** pieceStart[i]..pieceStart[i+1] are word i's pieces. */
-  pieceStart: number[];
-  /** Offset in the message where each word starts. */
-  starts: number[];
-}
-
-/** True when a word looks like a filesystem path or URL (a variable whatever its characters). */
-function isPathLike(word: string, slashes: number): boolean {
-  const n = word.length;
-  if (n < 2) return false;
-  const c0 = word.charCodeAt(0);
-  if (c0 === 47) {
-    const c1 = word.charCodeAt(1);
-    return c1 !== 47 || n > 2; // '/x', '//host'
-  }
-  if (slashes >= 2) return true;
-  if (word.includes('://')) return true;
-  if ((c0 === 46 || c0 === 126) && word.charCodeAt(1) === 47) return true; // ./x ~/x
-  return word.includes('\\') && slashes === 0 && /[A-Za-z]:\\|\\\\/.test(word);
-}
-
-/**
- * Masks one whitespace-free word. Pushes the original text of every masked part onto `pieces` and returns the
- * masked token (the word itself when nothing is masked: no allocation).
- */
-export function maskWord(word: string, pieces: string[]): string {
-  const n = word.length;
-  let digits = 0;
-  let eq = -1;
-  let slashes = 0;
-  let keyOk = true;
-  for (let i = 0; i < n; i++) {
-    const c = word.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 47) slashes++;
-    else if (c === 61 && eq < 0) {
-      eq = i;
-      continue;
-    }
-    if (eq < 0 && (cls(c) & C_KEYCHAR) === 0) keyOk = false;
-  }
-  // key=value: the key stays, the value is masked by its own shape
-  if (eq > 0 && keyOk && eq < n - 1 && word.charCodeAt(eq + 1) !== 61) {
-    const value = word.slice(eq + 1);
-    let vSlashes = 0;
-    for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) === 47) vSlashes++;
-    if (isPathLike(value, vSlashes)) {
-      pieces.push(value);
-      return word.slice(0, eq + 1) + WILDCARD;
-    }
-    if (digits === 0) return word;
-    const mv = maskRuns(value, pieces);
-    return mv === value ? word : word.slice(0, eq + 1) + mv;
-  }
-  if (slashes > 0 || word.charCodeAt(0) === 46 || word.charCodeAt(0) === 126 || word.includes('\\')) {
-    if (isPathLike(word, slashes)) {
-      pieces.push(word);
-      return WILDCARD;
-    }
-  }
-  if (word.includes('.')) {
-    const h = hostSpan(word);
-    if (h !== null) {
-      pieces.push(word.slice(h[0], h[1]));
-      return word.slice(0, h[0]) + WILDCARD + word.slice(h[1]);
-    }
-  }
-  if (digits === 0) {
-    const b = boolSpan(word);
-    if (b === null) return word;
-    pieces.push(word.slice(b[0], b[1]));
-    return word.slice(0, b[0]) + WILDCARD + word.slice(b[1]);
-  }
-  const before = pieces.length;
-  const m = maskRuns(word, pieces);
-  return m === word ? m : wholeIdentifier(word, m, pieces, before);
-}
-
-const isEdgePunct = (c: number): boolean =>
-  c === 40 ||
-  c === 41 ||
-  c === 91 ||
-  c === 93 ||
-  c === 123 ||
-  c === 125 ||
-  c === 44 ||
-  c === 59 ||
-  c === 58 ||
-  c === 34 ||
-  c === 39 ||
-  c === 60 ||
-  c === 62 ||
-  c === 46;
-
-/**
- * An identifier-like word (letters, digits, `_ - . : / @ #`) that holds a variable is one variable as a whole:
- * `broadcast_9_piece0`, `rdd_2_1`, `an14`, `blk_-42` -> `<*>`. Edge punctuation (brackets, commas, quotes) stays.
- */
-function wholeIdentifier(word: string, masked: string, pieces: string[], before: number): string {
-  let a = 0;
-  let b = word.length;
-  while (a < b && isEdgePunct(word.charCodeAt(a))) a++;
-  while (b > a && isEdgePunct(word.charCodeAt(b - 1))) b--;
-  if (a >= b) return masked;
-  for (let i = a; i < b; i++) {
-    const c = word.charCodeAt(i);
-    if (!(
-      isAlnum(c) ||
-      c === 95 ||
-      c === 45 ||
-      c === 46 ||
-      c === 58 ||
-      c === 47 ||
-      c === 64 ||
-      c === 35 ||
-      c === 43
-    ))
-      return masked;
-  }
-  pieces.length = before;
-  pieces.push(word.slice(a, b));
-  return a === 0 && b === word.length ? WILDCARD : word.slice(0, a) + WILDCARD + word.slice(b);
-}
-
-const BOOL_WORDS = new Set([
-  'true',
-  'false',
-  'null',
-  'True',
-  'False',
-  'Null',
-  'TRUE',
-  'FALSE',
-  'NULL',
-  'nil',
-  'None',
-]);
-
-/** A boolean/null literal after `:` or `=` or alone (`isOverlap:false`, `ret:true`): [start, end) or null. */
-function boolSpan(word: string): [number, number] | null {
-  const n = word.length;
-  if (n < 3) return null;
-  let end = n;
-  while (end > 0 && isEdgePunct(word.charCodeAt(end - 1)) && word.charCodeAt(end - 1) !== 58) end--;
-  let start = end;
-  while (start > 0 && isAlnum(word.charCodeAt(start - 1))) start--;
-  if (end - start < 3 || end - start > 5) return null;
-  if (start > 0) {
-    const p = word.charCodeAt(start - 1);
-    if (p !== 58 && p !== 61 && p !== 40 && p !== 91 && p !== 34) return null;
-  }
-  return BOOL_WORDS.has(word.slice(start, end)) ? [start, end] : null;
-}
-
-/** Top-level and common private domain suffixes that make a dotted name a host name (`db1.corp.example.com`). */
-const HOST_SUFFIXES = new Set(
-  'com net org edu gov mil int io info biz co uk de fr jp cn ru br in it nl au ca us eu ch se es kr tw hk local lan internal corp home arpa'.split(
-    ' ',
-  ),
-);
-
-const isHostChar = (c: number): boolean =>
-  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46 || c === 95;
-
-/** [start, end) of a host name inside the word (labels joined by dots, ending in a known suffix), or null. */
-function hostSpan(word: string): [number, number] | null {
-  const n = word.length;
-  let i = 0;
-  while (i < n) {
-    while (i < n && !isHostChar(word.charCodeAt(i))) i++;
-    let j = i;
-    while (j < n && isHostChar(word.charCodeAt(j))) j++;
-    let end = j;
-    while (end > i && word.charCodeAt(end - 1) === 46) end--; // trailing dot of a sentence
-    const dot = word.lastIndexOf('.', end - 1);
-    if (dot > i && dot < end - 1 && word.charCodeAt(dot - 1) !== 46) {
-      const suffix = word.slice(dot + 1, end);
-      if (HOST_SUFFIXES.has(suffix) && !word.slice(i, dot).includes('..')) return [i, end];
-    }
-    i = j;
-  }
-  return null;
-}
-
-function maskRuns(word: string, pieces: string[]): string {
-  const n = word.length;
-  let out = '';
-  let copied = 0; // word[copied..] not yet appended to out
-  let lastVarEnd = -2; // source index just after the last masked part
-  let lastPiece = -1; // index in pieces of the last masked part
-  let lastPieceStart = 0;
-  let masked = false;
-  let i = 0;
-  while (i < n) {
-    const c = word.charCodeAt(i);
-    if (!isAlnum(c)) {
-      i++;
-      continue;
-    }
-    // alnum run [i, j): a variable when it holds a digit
-    let j = i;
-    let d = 0;
-    while (j < n) {
-      const k = cls(word.charCodeAt(j));
-      if ((k & (C_DIGIT | C_LETTER)) === 0) break;
-      if (k & C_DIGIT) d++;
-      j++;
-    }
-    if (d > 0) {
-      let varStart = i;
-      const varEnd = j;
-      // absorb a sign that follows a delimiter (blk_-42, =-3, leading -5)
-      if (varStart > 0) {
-        const s = word.charCodeAt(varStart - 1);
-        if ((s === 45 || s === 43) && (varStart - 1 === 0 || !isAlnum(word.charCodeAt(varStart - 2))))
-          varStart--;
-      }
-      masked = true;
-      const gap = varStart - lastVarEnd;
-      if (
-        gap <= 2 &&
-        gap >= 1 &&
-        copied === lastVarEnd &&
-        (cls(word.charCodeAt(lastVarEnd)) & C_CONNECTOR) !== 0 &&
-        (gap === 1 || (cls(word.charCodeAt(lastVarEnd + 1)) & C_CONNECTOR) !== 0)
-      ) {
-        // collapse `<*>` + connector(s) + `<*>` into one
-        pieces[lastPiece] = word.slice(lastPieceStart, varEnd);
-        copied = varEnd;
-      } else {
-        out += word.slice(copied, varStart) + WILDCARD;
-        lastPiece = pieces.length;
-        lastPieceStart = varStart;
-        pieces.push(word.slice(varStart, varEnd));
-        copied = varEnd;
-      }
-      lastVarEnd = varEnd;
-    }
-    i = j;
-  }
-  if (!masked) return word;
-  return out + word.slice(copied);
-}
-
-const DATE_WORDS = new Set(
-  'Jan Feb Mar Apr May Jun Jul Aug Sep Sept Oct Nov Dec Mon Tue Wed Thu Fri Sat Sun January February March April June July August September October November December Monday Tuesday Wednesday Thursday Friday Saturday Sunday'.split(
-    ' ',
-  ),
-);
-
-/** Units that belong to the number before them (`5.2 KB`, `250 ms`). */
-const UNIT_WORDS = new Set('B KB MB GB TB PB KiB MiB GiB TiB kB ms us ns'.split(' '));
-
-function stripEdge(w: string): string {
-  let b = w.length;
-  while (b > 0 && isEdgePunct(w.charCodeAt(b - 1))) b--;
-  return b === w.length ? w : w.slice(0, b);
-}
-
 // ---- the miner -----------------------------------------------------------------------------------------------------
 
 export class TemplateMiner {
@@ -408,7 +156,14 @@ export class TemplateMiner {
   private readonly root = new Map<number, Node>();
   private readonly byId = new Map<string, Cluster>();
   private readonly aliasMap = new Map<string, string>();
-  private readonly sigCache = new Map<string, Cluster>();
+  /** Masked signature hash -> the cluster its lines go to (chained on hash collisions; ids compared exactly). */
+  private readonly sigCache = new Map<number, SigEntry>();
+  private sigCount = 0;
+  /** Bumped whenever any cluster's state changes: cached per-signature ids/templates are recomputed after it. */
+  private epoch = 0;
+  private seq = 0;
+  private readonly scanner = new LineScanner();
+  private readonly tokens: string[] = [];
   /** Clusters changed (or just counted) since the last `drainDirty()`. */
   private readonly dirty = new Set<Cluster>();
   /** Ids of clusters merged into others here (bounded): remote copies of them are not adopted again. */
@@ -417,7 +172,6 @@ export class TemplateMiner {
   private readonly dropped = new Set<string>();
   /** Aliases recorded since the last `drainAliases()`. */
   private readonly freshAliases = new Map<string, string>();
-  private readonly scratch: Scratch = { words: [], tokens: [], pieces: [], pieceStart: [], starts: [] };
 
   constructor(opts: MinerOptions = {}) {
     const o = {
@@ -451,125 +205,53 @@ export class TemplateMiner {
     return this.byId.size;
   }
 
-  private current = '';
-
+  /** Scans `message` into the scanner and materialises its masked tokens (interned strings) in `tokens`. */
   private tokenize(message: string): void {
-    this.current = message;
-    const s = this.scratch;
-    s.words.length = 0;
-    s.tokens.length = 0;
-    s.pieces.length = 0;
-    s.pieceStart.length = 0;
-    s.starts.length = 0;
-    const n = message.length;
-    const maxTokens = this.options.maxTokens;
-    let i = 0;
-    while (i < n) {
-      while (i < n && isSpace(message.charCodeAt(i))) i++;
-      if (i >= n) break;
-      s.pieceStart.push(s.pieces.length);
-      if (s.words.length === maxTokens - 1) {
-        let end = n;
-        while (end > i && isSpace(message.charCodeAt(end - 1))) end--;
-        const rest = message.slice(i, end);
-        s.words.push(rest);
-        s.starts.push(i);
-        s.pieces.push(rest);
-        s.tokens.push(WILDCARD);
-        break;
-      }
-      let j = i;
-      while (j < n && !isSpace(message.charCodeAt(j))) j++;
-      const w = message.slice(i, j);
-      const piecesBefore = s.pieces.length;
-      const t = maskWord(w, s.pieces);
-      const last = s.tokens.length - 1;
-      if (t === WILDCARD && last >= 0 && s.tokens[last] === WILDCARD) {
-        // a run of variable tokens (lists, multi-word values) is one parameter
-        s.pieces.length = piecesBefore;
-        s.pieceStart.pop();
-        s.words[last] = message.slice(s.starts[last]!, j);
-      } else {
-        s.words.push(w);
-        s.starts.push(i);
-        s.tokens.push(t);
-      }
-      i = j;
-    }
-    s.pieceStart.push(s.pieces.length);
-    if (this.dateWordsPass()) this.compact();
+    const sc = this.scanner;
+    const gen = sc.generation;
+    sc.scan(message, this.options.maxTokens);
+    if (sc.generation !== gen) this.clearSigCache();
+    this.seq++;
+    const t = this.tokens;
+    const text = sc.text;
+    t.length = sc.n;
+    for (let i = 0; i < sc.n; i++) t[i] = text[sc.tok[i]!]!;
   }
 
-  /** Month and weekday names next to a variable are part of a timestamp: mask them too. */
-  private dateWordsPass(): boolean {
-    const t = this.scratch.tokens;
-    let changed = false;
-    for (let i = 0; i < t.length; i++) {
-      const w = t[i]!;
-      if (i > 0 && t[i - 1] === WILDCARD && w.length <= 4 && UNIT_WORDS.has(stripEdge(w))) {
-        t[i] = WILDCARD; // `5.2 KB,` -> one value with its unit
-        changed = true;
-        continue;
-      }
-      if (w.length < 3 || w.length > 9 || !DATE_WORDS.has(w)) continue;
-      const prev = i > 0 ? t[i - 1]! : '';
-      const next = i + 1 < t.length ? t[i + 1]! : '';
-      if (prev.includes(WILDCARD) || next.includes(WILDCARD) || DATE_WORDS.has(next)) {
-        t[i] = WILDCARD;
-        changed = true;
-      }
-    }
-    return changed;
-  }
-
-  /** Re-collapses runs of `<*>` tokens after a pass that created new ones. */
-  private compact(): void {
-    const s = this.scratch;
-    const t = s.tokens;
-    let w = 0;
-    const newPieceStart: number[] = [];
-    const newPieces: string[] = [];
-    for (let r = 0; r < t.length; r++) {
-      const tok = t[r]!;
-      const from = s.pieceStart[r]!;
-      const to = s.pieceStart[r + 1]!;
-      if (tok === WILDCARD && w > 0 && t[w - 1] === WILDCARD) {
-        const end = s.starts[r]! + s.words[r]!.length;
-        s.words[w - 1] = this.current.slice(s.starts[w - 1]!, end);
-        continue;
-      }
-      newPieceStart.push(newPieces.length);
-      if (tok !== WILDCARD) for (let p = from; p < to; p++) newPieces.push(s.pieces[p]!);
-      t[w] = tok;
-      s.words[w] = s.words[r]!;
-      s.starts[w] = s.starts[r]!;
-      w++;
-    }
-    newPieceStart.push(newPieces.length);
-    t.length = w;
-    s.words.length = w;
-    s.starts.length = w;
-    s.pieces = newPieces;
-    s.pieceStart = newPieceStart;
+  private clearSigCache(): void {
+    this.sigCache.clear();
+    this.sigCount = 0;
   }
 
   /** Masked tokens of a message (exposed for tests and diagnostics). */
   mask(message: string): string[] {
     this.tokenize(message);
-    return [...this.scratch.tokens];
+    return [...this.tokens];
+  }
+
+  /** Parameters of `message` against a template, for `AddResult.params` (computed on first access). */
+  paramsOf(message: string, seq: number, template: string): string[] {
+    if (seq !== this.seq || this.scanner.message !== message) this.tokenize(message);
+    return this.scanner.params(template.length === 0 ? [] : template.split(' '));
   }
 
   add(message: string): AddResult {
     this.tokenize(message);
-    const tokens = this.scratch.tokens;
-    const key = tokens.join(' ');
-    let cluster = this.sigCache.get(key);
-    if (cluster !== undefined) {
-      while (cluster.mergedInto !== null) cluster = cluster.mergedInto;
-    }
+    const tokens = this.tokens;
+    const sc = this.scanner;
+    let entry: SigEntry | null = this.sigCache.get(sc.hash) ?? null;
+    while (entry !== null && !sc.sameIds(entry.ids)) entry = entry.next;
     let isNew = false;
     let changed = false;
-    if (cluster === undefined) {
+    let cluster: Cluster;
+    if (entry !== null) {
+      cluster = entry.cluster;
+      if (cluster.mergedInto !== null) {
+        while (cluster.mergedInto !== null) cluster = cluster.mergedInto;
+        entry.cluster = cluster;
+        entry.epoch = -1;
+      }
+    } else {
       const leaf = this.findLeaf(tokens);
       const found = leaf ? this.bestMatch(leaf, tokens) : null;
       if (found === null) {
@@ -580,14 +262,23 @@ export class TemplateMiner {
         changed = this.generalise(cluster, tokens);
         if (changed) cluster = this.mergeCovered(leaf!, cluster);
       }
-      if (this.sigCache.size >= SIG_CACHE_CAP) this.sigCache.clear();
-      this.sigCache.set(key, cluster);
+      if (this.sigCount >= SIG_CACHE_CAP) this.clearSigCache();
+      const head = this.sigCache.get(sc.hash) ?? null;
+      entry = { ids: sc.tok.slice(0, sc.n), cluster, epoch: -1, id: '', template: '', next: head };
+      this.sigCache.set(sc.hash, entry);
+      this.sigCount++;
     }
     cluster.count++;
     this.dirty.add(cluster);
     if (cluster.split.length > 0 && this.observeSplits(cluster, tokens)) changed = true;
-    const { id, template } = this.effective(cluster, tokens);
-    return { templateId: id, template, params: this.params(cluster.tokens), isNew, changed };
+    if (isNew || changed) this.epoch++;
+    if (entry.epoch !== this.epoch) {
+      const eff = this.effective(cluster, tokens);
+      entry.id = eff.id;
+      entry.template = eff.template;
+      entry.epoch = this.epoch;
+    }
+    return new MinedLine(entry.id, entry.template, isNew, changed, this, message, this.seq, cluster.template);
   }
 
   /** Generalises `c` to cover `tokens`. Word-vs-word differences become tracked split positions. */
@@ -598,7 +289,7 @@ export class TemplateMiner {
       const a = t[i]!;
       const b = tokens[i]!;
       if (a === b || a === WILDCARD) continue;
-      const wordy = !a.includes(WILDCARD) && !b.includes(WILDCARD);
+      const wordy = categorical(a, b);
       if (wordy && c.split.length < MAX_SPLIT_POSITIONS && this.options.maxSplitValues > 1) {
         // every line so far had `a` here: existing ids get the value filled in
         const pos: SplitPos = { pos: i, values: new Map([[a, c.count]]) };
@@ -631,7 +322,10 @@ export class TemplateMiner {
         sp.values.set(v, n + 1);
         continue;
       }
-      if (sp.values.size < this.options.maxSplitValues && !v.includes(WILDCARD)) {
+      if (
+        sp.values.size < splitLimit(sp.values, v, this.options.maxSplitValues) &&
+        categoricalValue(sp.values, v)
+      ) {
         sp.values.set(v, 1);
         continue;
       }
@@ -677,26 +371,13 @@ export class TemplateMiner {
     }
     const id = this.splitId(c, vals);
     if (!c.issued.has(id)) {
-      if (c.issued.size >= MAX_ISSUED) c.issued.clear();
+      if (c.issued.size >= MAX_ISSUED) {
+        c.issued.clear();
+        this.epoch++; // cached lines of this cluster must register their ids again
+      }
       c.issued.set(id, vals);
     }
     return { id, template: filled === null ? c.template : filled.join(' ') };
-  }
-
-  private params(t: readonly string[]): string[] {
-    const s = this.scratch;
-    const out: string[] = [];
-    for (let i = 0; i < t.length; i++) {
-      const tt = t[i]!;
-      if (tt === WILDCARD) {
-        out.push(s.words[i]!);
-      } else if (tt.includes(WILDCARD)) {
-        const from = s.pieceStart[i]!;
-        const to = s.pieceStart[i + 1]!;
-        for (let p = from; p < to; p++) out.push(s.pieces[p]!);
-      }
-    }
-    return out;
   }
 
   private treeKey(node: Node, token: string): string {
@@ -920,6 +601,7 @@ export class TemplateMiner {
    *   becomes an alias. Every replica applies the same rule, so they end with the same surviving id.
    */
   absorb(s: ClusterSnapshot): void {
+    this.epoch++;
     if (this.mergedAway.has(s.id)) return;
     const local = this.byId.get(s.id);
     if (local !== undefined) {
@@ -1013,6 +695,75 @@ export class TemplateMiner {
   }
 }
 
+const isLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+function wildcards(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf(WILDCARD); i >= 0; i = s.indexOf(WILDCARD, i + 3)) n++;
+  return n;
+}
+
+/** True when s[from, to) is a non-empty run of letters. */
+function isWordSpan(s: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) if (!isLetter(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * True when two different tokens at one position look like distinct constant values (kept split) rather than two
+ * instances of one variable: plain words (`started`/`finished`), or shapes with at most one variable whose
+ * difference, widened to whole words, is a word on at least one side (`tty=NODEVssh` / `tty=:<*>`,
+ * `LOGIN(uid=<*>)` / `(uid=<*>)`). A difference where one side is exactly a variable, or made only of variables and
+ * punctuation (`rhost=<*>` / `rhost=`, `(<*>)` / `()`), is one variable; so are tokens holding several variables
+ * (lists, tuples: their other fields vary too).
+ */
+export function categorical(a: string, b: string): boolean {
+  if (a === WILDCARD || b === WILDCARD) return false;
+  const wa = wildcards(a);
+  const wb = wildcards(b);
+  if (wa === 0 && wb === 0) return true;
+  if (wa > 1 || wb > 1) return false;
+  const n = Math.min(a.length, b.length);
+  let p = 0;
+  while (p < n && a.charCodeAt(p) === b.charCodeAt(p)) p++;
+  let q = 0;
+  while (q < n - p && a.charCodeAt(a.length - 1 - q) === b.charCodeAt(b.length - 1 - q)) q++;
+  // widen to word boundaries
+  while (p > 0 && isAlnum(a.charCodeAt(p - 1))) p--;
+  while (q > 0 && isAlnum(a.charCodeAt(a.length - q))) q--;
+  const ea = a.length - q;
+  const eb = b.length - q;
+  if ((ea - p === 3 && a.startsWith(WILDCARD, p)) || (eb - p === 3 && b.startsWith(WILDCARD, p)))
+    return false;
+  return isWordSpan(a, p, ea) || isWordSpan(b, p, eb);
+}
+
+/** Upper-case identifiers (`RUNNING`, `FAIL_TASK_CLEANUP`): enum constants such as states, kept split longer. */
+function isEnumWord(s: string): boolean {
+  if (s.length < 2) return false;
+  let upper = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) upper++;
+    else if (c !== 95 && !(c >= 48 && c <= 57 && i > 0)) return false;
+  }
+  return upper >= 2;
+}
+
+/** Distinct values a split position may hold: `maxSplitValues`, or 8x that when every value is an enum constant. */
+export function splitLimit(values: Map<string, number>, next: string | null, maxSplitValues: number): number {
+  if (next !== null && !isEnumWord(next)) return maxSplitValues;
+  for (const k of values.keys()) if (!isEnumWord(k)) return maxSplitValues;
+  return maxSplitValues * ENUM_FACTOR;
+}
+
+function categoricalValue(values: Map<string, number>, v: string): boolean {
+  if (v === WILDCARD) return false;
+  for (const k of values.keys()) if (!categorical(k, v)) return false;
+  return true;
+}
+
 function splitCount(c: Cluster, vals: readonly string[]): number {
   let n = c.count;
   c.split.forEach((sp, k) => {
@@ -1061,7 +812,7 @@ export function mergeClusterSnapshots(
     }
     const m = cur ?? new Map<string, number>();
     for (const [v, n] of values) m.set(v, (m.get(v) ?? 0) + n);
-    byPos.set(pos, m.size > maxSplitValues ? null : m);
+    byPos.set(pos, m.size > splitLimit(m, null, maxSplitValues) ? null : m);
   }
   const split: [number, [string, number][] | null][] = [...byPos]
     .sort((x, y) => x[0] - y[0])

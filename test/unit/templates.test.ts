@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TemplateMiner, maskWord } from '../../core/fingerprint/templates.js';
+import { TemplateMiner, categorical, maskWord } from '../../core/fingerprint/templates.js';
 
 /** Deterministic PRNG so the synthetic corpora are reproducible. */
 function rng(seed: number): () => number {
@@ -86,6 +86,9 @@ describe('maskWord', () => {
     ['-5', '<*>', ['-5']],
     ['x-5', '<*>', ['x-5']],
     ['TCP/IP', 'TCP/IP', []],
+    ['force=true,', 'force=<*>,', ['true']],
+    ['ws=null', 'ws=<*>', ['null']],
+    ['mode=fast', 'mode=fast', []],
   ])('%s -> %s', (word, token, pieces) => {
     const got: string[] = [];
     expect(maskWord(word, got)).toBe(token);
@@ -225,5 +228,82 @@ describe('TemplateMiner', () => {
   it('rejects bad options', () => {
     expect(() => new TemplateMiner({ simThreshold: 0 })).toThrow(/simThreshold/);
     expect(() => new TemplateMiner({ depth: 2 })).toThrow(/depth/);
+  });
+});
+
+describe('categorical differences', () => {
+  it.each([
+    ['started', 'finished', true],
+    ['tty=NODEVssh', 'tty=:<*>', true],
+    ['LOGIN(uid=<*>)', '(uid=<*>)', true],
+    ['rhost=<*>', 'rhost=', false],
+    ['(<*>)', '()', false],
+    ['mask=ffffffff', 'mask=<*>', false],
+    ['<*>|com.example.a|<*>', '<*>|com.example.bb|<*>', false],
+    ['<*>', 'anything', false],
+  ])('%s vs %s -> %s', (a, b, want) => {
+    expect(categorical(a, b)).toBe(want);
+    expect(categorical(b, a)).toBe(want);
+  });
+
+  it('keeps shape variants of one position apart while there are few of them', () => {
+    const miner = new TemplateMiner();
+    const ssh = (i: number): string =>
+      `authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=10.0.${i}.9`;
+    const x = miner.add('authentication failure; logname= uid=0 euid=0 tty=:0 ruser= rhost=');
+    const ids = new Set([1, 2, 3, 4].map((i) => miner.add(ssh(i)).templateId));
+    expect(ids.size).toBe(1);
+    expect(ids.has(miner.resolve(x.templateId))).toBe(false);
+    expect(miner.add(ssh(7)).template).toBe(
+      'authentication failure; logname= uid=<*> euid=<*> tty=NODEVssh ruser= <*>',
+    );
+  });
+
+  it('keeps upper-case enum states as constants (up to 16 values), plain words only up to 2', () => {
+    const miner = new TemplateMiner();
+    const states = ['NEW', 'SCHEDULED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'KILL_WAIT', 'KILLED'];
+    const byPair = new Map<string, string>();
+    for (let round = 0; round < 3; round++)
+      for (let k = 0; k + 1 < states.length; k++) {
+        const r = miner.add(`task_${round}_${k} Task Transitioned from ${states[k]} to ${states[k + 1]}`);
+        byPair.set(`${states[k]}>${states[k + 1]}`, miner.resolve(r.templateId));
+      }
+    for (const [pair, id] of byPair) expect(miner.resolve(id), pair).toBe(byPair.get(pair));
+    expect(new Set([...byPair.values()].map((id) => miner.resolve(id))).size).toBe(states.length - 1);
+    const t = miner.add('task_9 Task Transitioned from NEW to SCHEDULED').template;
+    expect(t).toBe('<*> Task Transitioned from NEW to SCHEDULED');
+  });
+});
+
+describe('scanner caches', () => {
+  /** Rewrites every digit (same lengths), like the benchmark's replay passes. */
+  const rewrite = (l: string, k: number): string => l.replace(/[0-9]/g, (d) => String((Number(d) + k) % 10));
+
+  it('a warm miner masks and extracts params exactly like a fresh one, whatever the digits', () => {
+    const lines = corpus(5, 20).map((x) => x.line);
+    lines.push('reply from a1b:db1.corp.example.com in 12 ms', 'x 5.2 KB, at Mon Jun 17 20:55:07 2005 ok');
+    const warm = new TemplateMiner();
+    for (const l of lines) warm.add(l);
+    for (let k = 1; k < 4; k++)
+      for (const l of lines) {
+        const line = rewrite(l, k);
+        const fresh = new TemplateMiner();
+        expect(warm.mask(line), line).toEqual(fresh.mask(line));
+      }
+  });
+
+  it('a token that keeps a digit is not served from the shape cache', () => {
+    const miner = new TemplateMiner();
+    expect(miner.mask('reply from a1b:db1.corp.example.com')).toEqual(['reply', 'from', 'a1b:<*>']);
+    expect(miner.mask('reply from a2b:db7.corp.example.com')).toEqual(['reply', 'from', 'a2b:<*>']);
+  });
+
+  it('params stay right after further lines were added', () => {
+    const miner = new TemplateMiner();
+    miner.add('Receiving block blk_1 src: /10.0.0.1:50010');
+    const a = miner.add('Receiving block blk_2 src: /10.0.0.2:50010');
+    const b = miner.add('Receiving block blk_3 src: /10.0.0.3:50010');
+    expect(b.params).toEqual(['blk_3', '/10.0.0.3:50010']);
+    expect(a.params).toEqual(['blk_2', '/10.0.0.2:50010']);
   });
 });
