@@ -3,6 +3,7 @@
  *   slo-scout generate --spec FILE... --out DIR|- [--format prometheus|prometheus-operator|sloth|openslo] [--sloth-compatible]
  *   slo-scout validate FILE...
  *   slo-scout policy check DIR
+ *   slo-scout deploy DIR --target files|kubernetes|grafana [--dry-run]
  * In Sloth-compatible mode `generate` takes Sloth's generate flags under the same names.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,10 @@ import {
   type SpecDocument,
 } from '../../core/specs/index.js';
 import type { ArtifactSet, Recommendations } from '../../events/schemas.js';
+import { deployToDirectory } from '../../adapters/deploy/files.js';
+import { deployDashboards } from '../../adapters/deploy/grafana.js';
+import { deployPrometheusRules } from '../../adapters/deploy/kubernetes.js';
+import { UnavailableError } from '../../core/ports.js';
 import { JobFailed, usageError, type CliIo } from './types.js';
 
 const FORMATS = ['prometheus', 'prometheus-operator', 'sloth', 'openslo'] as const;
@@ -273,6 +278,8 @@ export function register(program: Command, io: CliIo): void {
       io.out(`valid: ${docs.reduce((a, d) => a + d.slos.length, 0)} SLO(s) in ${inputs.length} file(s)\n`);
     });
 
+  registerDeploy(program, io);
+
   const policy = program.command('policy').description('Policy Guard');
   policy
     .command('check')
@@ -316,6 +323,149 @@ export function register(program: Command, io: CliIo): void {
           `the Policy Guard denied ${dir}: ${d.reasons.filter((r) => r.severity === 'deny').length} deny finding(s)`,
         );
     });
+}
+
+/** Where a pod finds its service-account credentials. */
+export const IN_CLUSTER_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+const DEPLOY_TARGETS = ['files', 'kubernetes', 'grafana'] as const;
+
+interface DeployOpts {
+  target: (typeof DEPLOY_TARGETS)[number];
+  dryRun?: boolean;
+  dest?: string;
+  server?: string;
+  namespace?: string;
+  tokenFile?: string;
+  caFile?: string;
+  inCluster?: boolean;
+  insecureSkipTlsVerify?: boolean;
+  folderUid?: string;
+  policy?: string;
+}
+
+const readText = (f: string, what: string) => {
+  try {
+    return readFileSync(f, 'utf8').trim();
+  } catch (e) {
+    throw usageError(`cannot read ${what} ${f}: ${(e as Error).message}`);
+  }
+};
+
+async function deploy(dir: string, o: DeployOpts, io: CliIo) {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) throw usageError(`not a directory: ${dir}`);
+  const set = readArtifactDir(dir);
+  // The Policy Guard runs first: a denied set is never deployed.
+  let pol = DEFAULT_POLICY;
+  if (o.policy) {
+    const p = parsePolicyText(readText(o.policy, 'policy file'));
+    if (!p.ok) throw new JobFailed(p.error);
+    pol = p.value;
+  }
+  const decision = evaluatePolicy(set, pol, { now: new Date() });
+  if (decision.decision === 'deny')
+    throw new JobFailed(
+      `the Policy Guard denied ${dir}; nothing deployed: ${decision.reasons
+        .filter((r) => r.severity === 'deny')
+        .map((r) => `${r.rule}${r.path ? ` ${r.path}` : ''}: ${r.message}`)
+        .join('; ')}`,
+    );
+  const dry = o.dryRun ? ' (dry run)' : '';
+  const unavailable = (service: string, e: string) =>
+    /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|timed out|ECONNRESET/.test(e)
+      ? new UnavailableError(e, service)
+      : new JobFailed(e);
+  switch (o.target) {
+    case 'files': {
+      if (!o.dest) throw usageError('--target files needs --dest DIR');
+      const r = deployToDirectory(set, o.dest, { dryRun: !!o.dryRun });
+      if (!r.ok) throw new JobFailed(r.error);
+      io.out(`${r.value.replaced ? 'replaced' : 'wrote'} ${r.value.files} file(s) in ${r.value.dir}${dry}\n`);
+      return;
+    }
+    case 'kubernetes': {
+      let server = o.server;
+      let token = o.tokenFile ? readText(o.tokenFile, 'token file') : undefined;
+      let caFile = o.caFile;
+      let namespace = o.namespace;
+      if (o.inCluster) {
+        const host = process.env['KUBERNETES_SERVICE_HOST'];
+        const port = process.env['KUBERNETES_SERVICE_PORT'] ?? '443';
+        if (!server && host) server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+        token ??= readText(join(IN_CLUSTER_DIR, 'token'), 'service-account token');
+        caFile ??= join(IN_CLUSTER_DIR, 'ca.crt');
+        namespace ??= readText(join(IN_CLUSTER_DIR, 'namespace'), 'service-account namespace');
+      }
+      if (!server) throw usageError('--target kubernetes needs --server URL (or --in-cluster)');
+      if (!namespace) throw usageError('--target kubernetes needs --namespace NS (or --in-cluster)');
+      const r = await deployPrometheusRules(
+        set,
+        {
+          server,
+          namespace,
+          ...(token ? { token } : {}),
+          ...(caFile ? { ca: readText(caFile, 'CA file') } : {}),
+          ...(o.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}),
+        },
+        { dryRun: !!o.dryRun },
+      );
+      if (!r.ok) throw unavailable('kubernetes', r.error);
+      for (const x of r.value) io.out(`PrometheusRule ${namespace}/${x.name} ${x.action}${dry}\n`);
+      return;
+    }
+    case 'grafana': {
+      if (!o.server) throw usageError('--target grafana needs --server URL');
+      const token = o.tokenFile ? readText(o.tokenFile, 'token file') : undefined;
+      const r = await deployDashboards(
+        set,
+        {
+          server: o.server,
+          ...(token ? { token } : {}),
+          ...(o.caFile ? { ca: readText(o.caFile, 'CA file') } : {}),
+          ...(o.folderUid ? { folderUid: o.folderUid } : {}),
+          ...(o.insecureSkipTlsVerify ? { insecureSkipTlsVerify: true } : {}),
+        },
+        { dryRun: !!o.dryRun },
+      );
+      if (!r.ok) throw unavailable('grafana', r.error);
+      for (const x of r.value)
+        io.out(
+          `dashboard ${x.uid} ${o.dryRun ? `would be ${x.action}` : x.action}${x.url ? ` ${x.url}` : ''}${dry}\n`,
+        );
+      return;
+    }
+  }
+}
+
+export function registerDeploy(program: Command, io: CliIo): void {
+  program
+    .command('deploy')
+    .description(
+      'Deploy a generated artifact directory after the Policy Guard allows it: to a directory (atomically), as ' +
+        'PrometheusRule objects through the Kubernetes API, or as dashboards through the Grafana API',
+    )
+    .argument('<dir>', 'artifact directory (as written by generate --out)')
+    .addOption(
+      new Option('--target <target>', 'where to deploy').choices([...DEPLOY_TARGETS]).makeOptionMandatory(),
+    )
+    .option(
+      '--dry-run',
+      'validate only: Kubernetes server-side dry run (dryRun=All); Grafana: report, write nothing',
+    )
+    .option('--dest <dir>', 'files: the directory to (re)place')
+    .option('--server <url>', 'kubernetes: API server URL; grafana: Grafana URL')
+    .option('--namespace <ns>', 'kubernetes: namespace of the PrometheusRule objects')
+    .option(
+      '--token-file <file>',
+      'bearer token file (Kubernetes service-account token, Grafana service-account token)',
+    )
+    .option('--ca-file <file>', 'PEM CA bundle to trust')
+    .option('--in-cluster', `kubernetes: server, token, CA and namespace from the pod (${IN_CLUSTER_DIR})`)
+    .option('--insecure-skip-tls-verify', 'do not verify the server certificate (testing only)')
+    .option('--folder-uid <uid>', 'grafana: folder to put the dashboards in')
+    .option('--policy <file>', 'policy file (YAML/JSON) for the guard, merged over the default policy')
+    .action((dir: string, o: DeployOpts) => deploy(dir, o, io));
 }
 
 export { generateArtifacts };

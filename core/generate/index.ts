@@ -4,7 +4,7 @@
  */
 import type { ArtifactSet, Recommendations } from '../../events/schemas.js';
 import { err, ok, unwrap, type Result } from '../result.js';
-import { dashboards } from './grafana.js';
+import { dashboards, GRAFANA_DASHBOARD_DIR, grafanaProvisioning } from './grafana.js';
 import { buildSloModels, type ModelOptions } from './model.js';
 import { DEFAULT_NAMING, type NamingConvention } from './naming.js';
 import { alertRules, prometheusRuleYaml, ruleFiles, ruleFileYaml, type AlertingRule } from './prometheus.js';
@@ -80,13 +80,23 @@ export function tryGenerateArtifacts(
       });
     }
   }
-  for (const [svc, dash] of dashboards(models, naming, cat.value)) {
+  const dashes = dashboards(models, naming, cat.value);
+  for (const [svc, dash] of dashes) {
     files.push({
       path: `grafana/${svc}.dashboard.json`,
       media_type: MEDIA_TYPES.json,
       content: `${JSON.stringify(dash, null, 2)}\n`,
     });
   }
+  if (dashes.size)
+    files.push({
+      path: 'grafana/provisioning/dashboards/slo-scout.yaml',
+      media_type: MEDIA_TYPES.yaml,
+      content:
+        `# ${header}\n# Grafana dashboard provider: copy this file to /etc/grafana/provisioning/dashboards/ and the\n` +
+        `# grafana/*.dashboard.json files to ${GRAFANA_DASHBOARD_DIR}/.\n` +
+        stringify(grafanaProvisioning(), { lineWidth: 0 }),
+    });
   for (const m of models) {
     for (const severity of ['page', 'ticket'] as const) {
       if (!cat.value.windows.some((w) => w.severity === severity)) continue;

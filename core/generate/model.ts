@@ -48,6 +48,15 @@ export interface SloModel {
     readonly selector: string;
     readonly unit: string;
   };
+  /** A native histogram behind a latency SLI (histogram_fraction). */
+  readonly nativeHistogram?: { readonly metric: string; readonly selector: string; readonly unit: string };
+  /** How a latency threshold maps onto the histogram; see latencyThreshold(). */
+  readonly latency?: LatencyThreshold;
+  /**
+   * Calendar-aligned budgeting: besides the rolling period, the budget is also tracked per calendar month (UTC),
+   * resetting on the 1st. See calendarRules() in prometheus.ts.
+   */
+  readonly calendar?: 'month';
   /** Extra labels put on every alert (e.g. team). */
   readonly labels: Readonly<Record<string, string>>;
   /** Runbook paths inside the artifact set, and the URLs alerts link to. */
@@ -63,6 +72,27 @@ export interface SloModel {
   readonly evidence: readonly string[];
 }
 
+/**
+ * A latency threshold against the buckets of a classic histogram. A classic histogram only counts requests at or
+ * below its bucket bounds, so a threshold between two bounds cannot be measured exactly:
+ * - 'bucket': the threshold is a bound; the SLI is exact.
+ * - 'between-buckets': the SLI counts requests <= `usedMs` (the enclosing lower bound, conservative: requests
+ *   between that bound and the threshold count as slow), and says so in the alert, dashboard and runbook.
+ * - 'native': a native histogram; histogram_fraction interpolates inside the bucket holding the threshold.
+ * - 'unknown-buckets': no bucket layout is known; the query is used as written.
+ */
+export interface LatencyThreshold {
+  readonly thresholdMs: number;
+  readonly mode: 'bucket' | 'between-buckets' | 'native' | 'unknown-buckets';
+  /** The bound the SLI really counts against (ms). */
+  readonly usedMs?: number;
+  readonly lowerMs?: number;
+  /** Undefined when the threshold is above the largest finite bound (+Inf). */
+  readonly upperMs?: number;
+  /** One sentence for annotations, dashboards and runbooks. */
+  readonly note: string;
+}
+
 export interface ModelOptions {
   /** Labels added to every alert, e.g. { team: 'payments' }. */
   readonly labels?: Readonly<Record<string, string>>;
@@ -70,6 +100,113 @@ export interface ModelOptions {
   readonly runbookBaseUrl?: string;
   /** Grafana base URL; without it dashboard links are root-relative (/d/<uid>). */
   readonly grafanaBaseUrl?: string;
+  /**
+   * Classic-histogram bucket bounds by metric (family name or `_bucket` series name), in the metric's own unit, e.g.
+   * from the metric inventory. Used to check latency thresholds against the bucket layout.
+   */
+  readonly histogramBuckets?: Readonly<Record<string, readonly number[]>>;
+}
+
+const LE_RE = /\ble\s*(=~|=)\s*"([^"]*)"/;
+
+/** `le` matcher for a bound in the metric's unit; integer bounds match both `1` and Prometheus 3's `1.0`. */
+export function leMatcherFor(bound: number): string {
+  const s = String(Math.round(bound * 1e9) / 1e9);
+  return Number.isInteger(bound) ? `le=~"${s}|${s}\\\\.0"` : `le="${s}"`;
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/**
+ * Checks a latency threshold against the bucket bounds (in the histogram's unit) and, when it falls between two
+ * bounds, rewrites the good query to count against the enclosing lower bound. Pure; returns the (possibly
+ * rewritten) good query and the explanation.
+ */
+export function latencyThreshold(
+  thresholdMs: number,
+  goodQuery: string | undefined,
+  hist: { bucketMetric: string; selector: string; unit: string } | undefined,
+  bounds: readonly number[] | undefined,
+  native: boolean,
+): { latency: LatencyThreshold; goodQuery: string | undefined } {
+  if (native)
+    return {
+      goodQuery,
+      latency: {
+        thresholdMs,
+        mode: 'native',
+        usedMs: thresholdMs,
+        note:
+          `native histogram: histogram_fraction estimates the share of requests <= ${thresholdMs} ms by ` +
+          'interpolating inside the exponential bucket that holds the threshold (error bounded by that bucket width)',
+      },
+    };
+  const toMs = hist?.unit === 'milliseconds' ? 1 : 1000;
+  const finite = [...(bounds ?? [])].filter((b) => Number.isFinite(b)).sort((a, b) => a - b);
+  if (!hist || !finite.length)
+    return {
+      goodQuery,
+      latency: {
+        thresholdMs,
+        mode: 'unknown-buckets',
+        note: `bucket bounds unknown: the query is used as written and assumes ${thresholdMs} ms is a bucket bound`,
+      },
+    };
+  const ms = finite.map((b) => round(b * toMs));
+  if (ms.some((b) => Math.abs(b - thresholdMs) < 1e-6))
+    return {
+      goodQuery,
+      latency: {
+        thresholdMs,
+        mode: 'bucket',
+        usedMs: thresholdMs,
+        note: `${thresholdMs} ms is a bucket bound`,
+      },
+    };
+  const lowerIdx = ms.findLastIndex((b) => b < thresholdMs);
+  const upperMs = ms.find((b) => b > thresholdMs);
+  if (lowerIdx < 0) {
+    // Below the smallest bound: nothing smaller to count against; the smallest bound is the only honest choice.
+    const used = ms[0]!;
+    return {
+      goodQuery: rewriteLe(goodQuery, hist, finite[0]!),
+      latency: {
+        thresholdMs,
+        mode: 'between-buckets',
+        usedMs: used,
+        upperMs: used,
+        note:
+          `threshold ${thresholdMs} ms is below the smallest bucket bound ${used} ms: the SLI counts requests <= ${used} ms ` +
+          '(optimistic); add a smaller bucket to measure the threshold',
+      },
+    };
+  }
+  const lowerMs = ms[lowerIdx]!;
+  return {
+    goodQuery: rewriteLe(goodQuery, hist, finite[lowerIdx]!),
+    latency: {
+      thresholdMs,
+      mode: 'between-buckets',
+      usedMs: lowerMs,
+      lowerMs,
+      ...(upperMs !== undefined ? { upperMs } : {}),
+      note:
+        `threshold ${thresholdMs} ms falls between the bucket bounds ${lowerMs} ms and ${upperMs ?? '+Inf'} ` +
+        `${upperMs !== undefined ? 'ms' : ''}`.trimEnd() +
+        `: the SLI counts requests <= ${lowerMs} ms as good (conservative; requests between ${lowerMs} and ` +
+        `${thresholdMs} ms count as slow), so the real SLI is at least what is shown; add a ${thresholdMs} ms bucket to measure it exactly`,
+    },
+  };
+}
+
+function rewriteLe(
+  goodQuery: string | undefined,
+  hist: { bucketMetric: string; selector: string },
+  bound: number,
+): string {
+  if (goodQuery && LE_RE.test(goodQuery)) return goodQuery.replace(LE_RE, leMatcherFor(bound));
+  const inner = hist.selector.replace(/^\{|\}$/g, '').trim();
+  return `sum(rate(${hist.bucketMetric}{${inner ? `${inner}, ` : ''}${leMatcherFor(bound)}}[${WINDOW_VAR}]))`;
 }
 
 const ID_RE = /^[a-z0-9][a-z0-9-]{0,126}$/;
@@ -135,7 +272,56 @@ export function buildSloModels(rec: Recommendations, opts: ModelOptions = {}): R
       const periodMs = parseDuration(sli.window);
       if (periodMs === undefined)
         problems.push(`${where}: window "${sli.window}" is not a Prometheus duration`);
-      const q = errorRatioQuery(sli);
+      const hist = (
+        sli as {
+          histogram?: {
+            bucket_metric?: unknown;
+            count_metric?: unknown;
+            selector?: unknown;
+            unit?: unknown;
+            buckets?: unknown;
+          };
+        }
+      ).histogram;
+      const histogram =
+        hist && typeof hist.bucket_metric === 'string' && typeof hist.count_metric === 'string'
+          ? {
+              bucketMetric: hist.bucket_metric,
+              countMetric: hist.count_metric,
+              selector: typeof hist.selector === 'string' ? hist.selector : '',
+              unit: typeof hist.unit === 'string' ? hist.unit : 'seconds',
+            }
+          : undefined;
+      const nat = (sli as { native_histogram?: { metric?: unknown; selector?: unknown; unit?: unknown } })
+        .native_histogram;
+      const nativeHistogram =
+        nat && typeof nat.metric === 'string'
+          ? {
+              metric: nat.metric,
+              selector: typeof nat.selector === 'string' ? nat.selector : '',
+              unit: typeof nat.unit === 'string' ? nat.unit : 'seconds',
+            }
+          : undefined;
+      const calendar = (sli as { calendar?: unknown }).calendar;
+      if (calendar !== undefined && calendar !== 'month')
+        problems.push(`${where}: calendar "${String(calendar)}" is not supported (only "month")`);
+      let latency: LatencyThreshold | undefined;
+      let goodQuery = sli.good_query;
+      if (sli.kind === 'latency' && sli.threshold_ms !== undefined) {
+        const own = Array.isArray(hist?.buckets)
+          ? hist.buckets.filter((b): b is number => typeof b === 'number')
+          : undefined;
+        const bounds =
+          own ??
+          (histogram
+            ? (opts.histogramBuckets?.[histogram.bucketMetric] ??
+              opts.histogramBuckets?.[histogram.bucketMetric.replace(/_bucket$/, '')])
+            : undefined);
+        const t = latencyThreshold(sli.threshold_ms, goodQuery, histogram, bounds, Boolean(nativeHistogram));
+        latency = t.latency;
+        goodQuery = t.goodQuery;
+      }
+      const q = errorRatioQuery({ ...sli, ...(goodQuery !== undefined ? { good_query: goodQuery } : {}) });
       if (!q.ok) {
         problems.push(q.error);
         continue;
@@ -148,16 +334,13 @@ export function buildSloModels(rec: Recommendations, opts: ModelOptions = {}): R
       const uid = dashboardUid(j.service);
       const runbooks = { page: `runbooks/${sli.id}-page.md`, ticket: `runbooks/${sli.id}-ticket.md` };
       const rbUrl = (p: string) => (opts.runbookBaseUrl ? `${trimSlash(opts.runbookBaseUrl)}/${p}` : p);
-      const hist = (
-        sli as {
-          histogram?: { bucket_metric?: unknown; count_metric?: unknown; selector?: unknown; unit?: unknown };
-        }
-      ).histogram;
       const what =
         sli.kind === 'availability'
           ? 'requests served without a server error'
           : sli.kind === 'latency'
-            ? `requests faster than ${sli.threshold_ms ?? '?'} ms`
+            ? latency?.mode === 'between-buckets'
+              ? `requests faster than ${sli.threshold_ms ?? '?'} ms (measured at the ${latency.usedMs} ms bucket bound)`
+              : `requests faster than ${sli.threshold_ms ?? '?'} ms`
             : sli.threshold_ms !== undefined
               ? `messages processed within ${sli.threshold_ms} ms`
               : 'time the consumer keeps up';
@@ -180,7 +363,7 @@ export function buildSloModels(rec: Recommendations, opts: ModelOptions = {}): R
         periodDays: Math.round(((periodMs ?? 0) / 86_400_000) * 1000) / 1000,
         sli: {
           errorRatioQuery: q.value,
-          ...(sli.good_query ? { goodQuery: sli.good_query } : {}),
+          ...(goodQuery ? { goodQuery } : {}),
           ...(sli.total_query ? { totalQuery: sli.total_query } : {}),
           ...(typeof (sli as { bad_query?: unknown }).bad_query === 'string'
             ? { badQuery: (sli as { bad_query?: string }).bad_query! }
@@ -188,16 +371,10 @@ export function buildSloModels(rec: Recommendations, opts: ModelOptions = {}): R
           ...(sli.ratio_query ? { ratioQuery: sli.ratio_query } : {}),
           ...(sli.threshold_ms !== undefined ? { thresholdMs: sli.threshold_ms } : {}),
         },
-        ...(hist && typeof hist.bucket_metric === 'string' && typeof hist.count_metric === 'string'
-          ? {
-              histogram: {
-                bucketMetric: hist.bucket_metric,
-                countMetric: hist.count_metric,
-                selector: typeof hist.selector === 'string' ? hist.selector : '',
-                unit: typeof hist.unit === 'string' ? hist.unit : 'seconds',
-              },
-            }
-          : {}),
+        ...(histogram ? { histogram } : {}),
+        ...(nativeHistogram ? { nativeHistogram } : {}),
+        ...(latency ? { latency } : {}),
+        ...(calendar === 'month' ? { calendar: 'month' as const } : {}),
         labels: { ...opts.labels },
         runbooks,
         runbookUrls: { page: rbUrl(runbooks.page), ticket: rbUrl(runbooks.ticket) },

@@ -18,6 +18,11 @@ export interface NamingConvention {
     readonly periodBurnRate: string;
     readonly periodErrorBudgetRemaining: string;
     readonly info: string;
+    /** Calendar-aligned SLOs (month, UTC): month-to-date error ratio, elapsed share, burn rate, budget left. */
+    readonly calendarErrorRatio: string;
+    readonly calendarElapsed: string;
+    readonly calendarBurnRate: string;
+    readonly calendarErrorBudgetRemaining: string;
   };
   /** Labels every SLO series carries. */
   readonly labels: {
@@ -50,6 +55,10 @@ export const DEFAULT_NAMING: NamingConvention = {
     periodBurnRate: 'slo:period_burn_rate:ratio',
     periodErrorBudgetRemaining: 'slo:period_error_budget_remaining:ratio',
     info: 'slo_scout_slo_info',
+    calendarErrorRatio: 'slo:calendar_error_ratio:month_to_date',
+    calendarElapsed: 'slo:calendar_elapsed:ratio',
+    calendarBurnRate: 'slo:calendar_burn_rate:ratio',
+    calendarErrorBudgetRemaining: 'slo:calendar_error_budget_remaining:ratio',
   },
   labels: { id: 'slo_id', service: 'slo_service', name: 'slo_name', window: 'slo_window' },
   alerts: {

@@ -125,11 +125,72 @@ export function metadataRules(
           slo_period: m.period,
           slo_journey: m.journeyId,
           slo_criticality: m.criticality,
+          ...(m.calendar ? { slo_calendar: m.calendar } : {}),
+          ...(m.latency && (m.latency.mode === 'between-buckets' || m.latency.mode === 'native')
+            ? {
+                slo_latency_threshold_ms: num(m.latency.thresholdMs),
+                slo_latency_measured_ms: num(m.latency.usedMs ?? m.latency.thresholdMs),
+              }
+            : {}),
         },
       },
     ];
+    rules.push(...calendarRules(m, naming, catalogue));
     return { name: groupName(naming, 'meta', m.id), rules };
   });
+}
+
+/**
+ * Calendar-aligned budget (month, UTC) for SLOs with `calendar: 'month'`. Prometheus ranges have a fixed length, so
+ * the month-to-date error ratio is a subquery over the longest possible month (31d) that keeps only the points whose
+ * month() equals the month at evaluation time (`@ end()` pins the inner month() to the evaluation instant). The
+ * subquery samples a recorded SLI window with a step equal to that window (the largest recorded window <= 1h), so
+ * the points tile the month without gaps or overlap; the average is time-weighted like the rolling period's.
+ * Budget remaining = 1 - (month-to-date error ratio / budget) * elapsed share of the month: the share of this
+ * month's budget already spent, assuming steady traffic. It resets to 1 on the 1st of each month (UTC).
+ */
+export function calendarRules(
+  m: SloModel,
+  naming: NamingConvention,
+  catalogue: WindowCatalogue = SRE_WORKBOOK_30D,
+): RecordingRule[] {
+  if (m.calendar !== 'month') return [];
+  const r = naming.records;
+  const labels = sloLabels(m, naming);
+  const s = sel(m, naming);
+  const on = `on(${naming.labels.id}, ${naming.labels.service}, ${naming.labels.name})`;
+  const windows = recordingWindows(m, catalogue);
+  const step = calendarStep(windows);
+  return [
+    {
+      record: r.calendarErrorRatio,
+      expr:
+        `max without (${naming.labels.window}) (\n  avg_over_time((\n    ${sliErrorRecord(naming, step)}${s}\n    and on()\n` +
+        `    (month() == scalar(last_over_time(month()[1m:1m] @ end())))\n  )[31d:${step}])\n)`,
+      labels: { ...labels, slo_calendar: 'month' },
+    },
+    {
+      record: r.calendarElapsed,
+      expr: '((day_of_month() - 1) * 86400 + hour() * 3600 + minute() * 60)\n/ (days_in_month() * 86400)',
+      labels: { ...labels, slo_calendar: 'month' },
+    },
+    {
+      record: r.calendarBurnRate,
+      expr: `${r.calendarErrorRatio}${s}\n/ ${on} group_left\n${r.errorBudget}${s}`,
+      labels: { ...labels, slo_calendar: 'month' },
+    },
+    {
+      record: r.calendarErrorBudgetRemaining,
+      expr: `1 - ${r.calendarBurnRate}${s}\n* ${on}\n${r.calendarElapsed}${s}`,
+      labels: { ...labels, slo_calendar: 'month' },
+    },
+  ];
+}
+
+/** The recorded window the calendar subquery samples: the largest <= 1h (or the shortest when none is). */
+export function calendarStep(windows: readonly string[]): string {
+  const fit = windows.filter((w) => parseDuration(w)! <= 3_600_000);
+  return fit.length ? fit[fit.length - 1]! : windows[0]!;
 }
 
 const human = (ms: number) => {
@@ -155,6 +216,12 @@ export function burnRateExpr(
     })
     .join('\nor\n');
 }
+
+/**
+ * Label telling burn-rate alerts from no-data alerts, so Alertmanager inhibition and routing can key on it
+ * (`slo_alert_kind="burn-rate"` or `"no-data"`).
+ */
+export const ALERT_KIND_LABEL = 'slo_alert_kind';
 
 /** How long the SLI must be missing before the no-data alert fires. */
 export const NO_DATA_FOR = '10m';
@@ -205,14 +272,17 @@ export function alertRules(
       rules.push({
         alert: alertName(naming, m.id, severity),
         expr,
-        labels: { ...routing, [naming.alerts.severityLabel]: severity },
+        labels: { ...routing, [naming.alerts.severityLabel]: severity, [ALERT_KIND_LABEL]: 'burn-rate' },
         annotations: {
           summary: `${m.journeyName}: ${m.name} SLO (${m.objective}% over ${m.period}) is burning its error budget too fast`,
           description:
             `The ${m.name} error ratio of ${m.journeyName} has been above ${windows} the budget rate ` +
             `(${m.errorBudget} = 1 - ${m.objective}%). At ${fastest}x the ${m.period} budget is gone in about ` +
             `${human(periodMs / fastest)}.` +
-            (guard ? ' Low-traffic journey: pages only when the long window holds enough requests.' : ''),
+            (guard ? ' Low-traffic journey: pages only when the long window holds enough requests.' : '') +
+            (m.latency && (m.latency.mode === 'between-buckets' || m.latency.mode === 'native')
+              ? ` Latency measurement: ${m.latency.note}.`
+              : ''),
           runbook_url: m.runbookUrls[severity],
           dashboard_url: m.dashboardUrl,
         },
@@ -223,7 +293,7 @@ export function alertRules(
       alert: noDataAlertName(naming, m.id),
       expr: `absent(${sliErrorRecord(naming, base)}${sel(m, naming)})`,
       for: NO_DATA_FOR,
-      labels: { ...routing, [naming.alerts.severityLabel]: 'ticket', slo_alert_kind: 'no-data' },
+      labels: { ...routing, [naming.alerts.severityLabel]: 'ticket', [ALERT_KIND_LABEL]: 'no-data' },
       annotations: {
         summary: `${m.journeyName}: no data for the ${m.name} SLI`,
         description:

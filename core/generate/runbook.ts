@@ -4,7 +4,7 @@
  * Everything is derived from the SLO model, so two runbooks differ wherever their SLOs do.
  */
 import type { SloModel } from './model.js';
-import { withWindow } from './model.js';
+import { leMatcherFor, withWindow } from './model.js';
 import { alertName, sliErrorRecord, type NamingConvention } from './naming.js';
 import { catalogueForModel } from './prometheus.js';
 import { parseDuration, SRE_WORKBOOK_30D, type Severity, type WindowCatalogue } from './windows.js';
@@ -144,6 +144,12 @@ export function runbookMarkdown(m: SloModel, severity: Severity, opts: RunbookOp
     lines.push(
       `* Threshold: ${m.sli.thresholdMs} ms${obs.p99_ms !== undefined ? ` (observed p99 ${obs.p99_ms} ms)` : ''}.`,
     );
+  if (m.latency && (m.latency.mode === 'between-buckets' || m.latency.mode === 'native'))
+    lines.push(`* **How latency is measured:** ${m.latency.note}.`);
+  if (m.calendar === 'month')
+    lines.push(
+      `* Budgeted per **calendar month** (UTC) as well: the month's budget resets on the 1st; the burn-rate alerts use the rolling ${m.period} period.`,
+    );
   lines.push('');
 
   lines.push('## The journey and its dependencies', '');
@@ -174,6 +180,27 @@ export function runbookMarkdown(m: SloModel, severity: Severity, opts: RunbookOp
     `# error budget left in the ${m.period} period (1 = untouched, < 0 = exhausted)`,
     `${n.records.periodErrorBudgetRemaining}${s}`,
   );
+  if (m.calendar === 'month')
+    lines.push(
+      '',
+      "# share of this calendar month's budget left (resets on the 1st, UTC)",
+      `${n.records.calendarErrorBudgetRemaining}${s}`,
+    );
+  if (
+    m.latency?.mode === 'between-buckets' &&
+    m.histogram &&
+    m.latency.upperMs !== undefined &&
+    m.latency.lowerMs !== undefined
+  ) {
+    const h = m.histogram;
+    const inner = h.selector.replace(/^\{|\}$/g, '').trim();
+    const toUnit = (ms: number) => (h.unit === 'milliseconds' ? ms : ms / 1000);
+    lines.push(
+      '',
+      `# optimistic bound: share of requests <= ${m.latency.upperMs} ms (the real SLI lies between this and the SLI above)`,
+      `sum(rate(${h.bucketMetric}{${inner ? `${inner}, ` : ''}${leMatcherFor(toUnit(m.latency.upperMs))}}[5m]))\n/\nsum(rate(${h.countMetric}${h.selector}[5m]))`,
+    );
+  }
   if (m.sli.totalQuery) lines.push('', '# traffic', withWindow(m.sli.totalQuery, '5m'));
   lines.push('```', '');
 

@@ -6,15 +6,32 @@ import { parse as parseYaml } from 'yaml';
 import type { ArtifactSet, PolicyDecision } from '../../events/schemas.js';
 import { err, ok, type Result } from '../result.js';
 import { DEFAULT_POLICY, type Policy, type RuleSeverity } from './default-policy.js';
+import { dashboardProblems } from './dashboards.js';
 
 export { DEFAULT_POLICY, type Policy, type RuleSeverity } from './default-policy.js';
+export * from './dashboards.js';
 
 export interface PolicyContext {
   readonly now: Date;
   /** Per SLO id: the strictest objective (percent, e.g. 99.9; values <= 1 are read as ratios) history supports. */
-  readonly history?: Readonly<Record<string, { readonly maxSupportedObjective: number }>>;
-  /** Known label cardinalities (distinct values per label name), to sharpen the series estimate. */
-  readonly inventory?: { readonly labelValues?: Readonly<Record<string, number>> };
+  readonly history?: Readonly<
+    Record<
+      string,
+      {
+        readonly maxSupportedObjective: number;
+        /** Set when the recommendation itself recorded that history falls short (policy.objectives.acknowledgedSeverity). */
+        readonly acknowledged?: string;
+      }
+    >
+  >;
+  /**
+   * The metric inventory: known label cardinalities (distinct values per label name) sharpen the series estimate;
+   * known metrics let the guard flag rules over metrics that were never seen.
+   */
+  readonly inventory?: {
+    readonly labelValues?: Readonly<Record<string, number>>;
+    readonly metrics?: readonly { readonly name: string; readonly type?: string }[];
+  };
 }
 
 export type Finding = PolicyDecision['reasons'][number];
@@ -29,6 +46,10 @@ export const POLICY_RULES = {
   objective: 'objective-history',
   duplicates: 'duplicate-slo-id',
   dashboards: 'dashboard-json',
+  alertKind: 'alert-kind-label',
+  noData: 'no-data-alert',
+  inhibition: 'inhibition-labels',
+  inventory: 'inventory-metrics',
 } as const;
 
 // ---- loading policies ------------------------------------------------------------------------------------------
@@ -101,6 +122,7 @@ interface ParsedRule {
   readonly record?: string;
   readonly alert?: string;
   readonly expr: string;
+  readonly for?: string;
   readonly labels: Record<string, string>;
   readonly annotations: Record<string, string>;
 }
@@ -180,6 +202,7 @@ function readRuleFiles(set: ArtifactSet, findings: Finding[]): ParsedFile[] {
           ...(typeof r.record === 'string' ? { record: r.record } : {}),
           ...(typeof r.alert === 'string' ? { alert: r.alert } : {}),
           expr: r.expr,
+          ...(typeof r.for === 'string' ? { for: r.for } : {}),
           labels: strMap(r.labels),
           annotations: strMap(r.annotations),
         });
@@ -226,6 +249,146 @@ export function estimateSeries(
   return unaggregated;
 }
 
+/** Raw metric names (no colon: not recorded series) selected by an expression. */
+export function rawMetricsIn(expr: string): string[] {
+  const bare = stripStrings(expr)
+    .replace(/\[[^\]]*\]/g, '[]')
+    .replace(/\{[^}]*\}/g, '{}');
+  const KEYWORDS = new Set([
+    'by',
+    'without',
+    'on',
+    'ignoring',
+    'group_left',
+    'group_right',
+    'bool',
+    'and',
+    'or',
+    'unless',
+    'offset',
+  ]);
+  const out = new Set<string>();
+  for (const m of bare.matchAll(/(?<![A-Za-z0-9_:$.])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\(|\{|\[)?/g)) {
+    const name = m[1]!;
+    if (m[2] === '(' || KEYWORDS.has(name) || name.includes(':')) continue; // call, keyword or recorded series
+    if (/^(inf|nan)$/i.test(name)) continue;
+    out.add(name);
+  }
+  // Labels inside by(...)/on(...) clauses were reduced to names too; drop them.
+  for (const c of bare.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g))
+    for (const l of c[1]!.split(',')) out.delete(l.trim());
+  return [...out].sort();
+}
+
+interface Matcher {
+  readonly name: string;
+  readonly op: string;
+  readonly value: string;
+}
+
+function parseMatcher(m: string): Matcher | undefined {
+  const x = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$/.exec(m);
+  return x ? { name: x[1]!, op: x[2]!, value: x[3]! } : undefined;
+}
+
+function matches(labels: Readonly<Record<string, string>>, ms: readonly Matcher[]): boolean {
+  return ms.every((m) => {
+    const v = labels[m.name] ?? '';
+    switch (m.op) {
+      case '=':
+        return v === m.value;
+      case '!=':
+        return v !== m.value;
+      case '=~':
+        return new RegExp(`^(?:${m.value})$`).test(v);
+      default:
+        return !new RegExp(`^(?:${m.value})$`).test(v);
+    }
+  });
+}
+
+interface InhibitRule {
+  readonly path: string;
+  readonly source: Matcher[];
+  readonly target: Matcher[];
+  readonly equal: string[];
+}
+
+function readInhibitRules(set: ArtifactSet, findings: Finding[]): InhibitRule[] {
+  const out: InhibitRule[] = [];
+  for (const f of set.files) {
+    if (!/\.ya?ml$/.test(f.path)) continue;
+    let doc: unknown;
+    try {
+      doc = parseYaml(f.content);
+    } catch {
+      continue; // reported by readRuleFiles
+    }
+    if (!isObj(doc) || !Array.isArray(doc.inhibit_rules)) continue;
+    for (const r of doc.inhibit_rules) {
+      const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+      const ms = (v: unknown) => list(v).map(parseMatcher);
+      if (!isObj(r)) continue;
+      const source = ms(r.source_matchers);
+      const target = ms(r.target_matchers);
+      if ([...source, ...target].some((m) => !m)) {
+        findings.push({
+          rule: POLICY_RULES.parse,
+          severity: 'deny',
+          message: 'inhibit rule has a matcher that is not name<op>"value"',
+          path: f.path,
+        });
+        continue;
+      }
+      out.push({
+        path: f.path,
+        source: source as Matcher[],
+        target: target as Matcher[],
+        equal: list(r.equal),
+      });
+    }
+  }
+  return out;
+}
+
+// ---- context from the pipeline ---------------------------------------------------------------------------------
+
+/**
+ * What history supports, per SLO id, from the recommendations' evidence: the steady-state good ratio the analysis
+ * measured (`observed.reference_error_ratio`, else `error_ratio`). SLIs without observed events (imported specs)
+ * have no history. When the analysis flagged the objective as unmet by history (`meets_history: 0`, it fell back
+ * to its floor), the entry is marked acknowledged.
+ */
+export function historyFromRecommendations(rec: unknown): NonNullable<PolicyContext['history']> {
+  const out: Record<string, { maxSupportedObjective: number; acknowledged?: string }> = {};
+  if (!isObj(rec) || !Array.isArray(rec.journeys)) return out;
+  for (const j of rec.journeys) {
+    if (!isObj(j) || !Array.isArray(j.slis)) continue;
+    for (const s of j.slis) {
+      if (!isObj(s) || typeof s.id !== 'string' || !isObj(s.observed)) continue;
+      const o = s.observed;
+      const events = typeof o.events === 'number' ? o.events : 0;
+      const e =
+        typeof o.reference_error_ratio === 'number'
+          ? o.reference_error_ratio
+          : typeof o.error_ratio === 'number'
+            ? o.error_ratio
+            : undefined;
+      if (!(events > 0) || e === undefined || !(e >= 0 && e <= 1)) continue;
+      out[s.id] = {
+        maxSupportedObjective: Math.round((1 - e) * 1e8) / 1e6,
+        ...(o.meets_history === 0
+          ? {
+              acknowledged:
+                'the analysis found no objective of its ladder that history meets and used its floor',
+            }
+          : {}),
+      };
+    }
+  }
+  return out;
+}
+
 // ---- evaluation ------------------------------------------------------------------------------------------------
 
 const toPercent = (x: number) => (x <= 1 ? x * 100 : x);
@@ -251,6 +414,13 @@ export function evaluatePolicy(set: ArtifactSet, policy: Policy, ctx: PolicyCont
   const objectives = new Map<string, { objective: number; path: string; group: string }[]>();
   const overrides = new Set<string>();
   const idLabel = policy.objectives.idLabel;
+  const inhibits = readInhibitRules(set, findings);
+  const alerts: { path: string; name: string; labels: Record<string, string> }[] = [];
+  const burnRate = new Map<string, string>(); // SLO id -> file
+  const noData = new Set<string>();
+  const recorded = new Set<string>();
+  const rawMetrics = new Map<string, string>(); // metric -> first file using it
+  const kindLabel = policy.alerts.kindLabel;
 
   for (const f of files) {
     const groupNames = new Set<string>();
@@ -291,7 +461,32 @@ export function evaluatePolicy(set: ArtifactSet, policy: Policy, ctx: PolicyCont
           list.push({ objective: m ? Number(m[1]) : NaN, path: f.path, group: g.name });
           objectives.set(`${f.format}\u0000${id}`, list);
         }
+        if (r.record) recorded.add(r.record);
+        for (const mName of rawMetricsIn(r.expr)) if (!rawMetrics.has(mName)) rawMetrics.set(mName, f.path);
         if (!r.alert) continue;
+        if (f.format === 'plain' || !files.some((x) => x.format === 'plain'))
+          alerts.push({ path: f.path, name: r.alert, labels: r.labels });
+        if (id) {
+          const kind = r.labels[kindLabel];
+          if (kind !== 'burn-rate' && kind !== 'no-data')
+            add(
+              POLICY_RULES.alertKind,
+              policy.alerts.kindSeverity,
+              `alert ${r.alert} of SLO ${id} lacks ${kindLabel}="burn-rate" or "no-data"; inhibition and routing cannot tell its kind`,
+              f.path,
+            );
+          if (kind === 'burn-rate') burnRate.set(id, f.path);
+          if (kind === 'no-data') {
+            if (!/\babsent(_over_time)?\s*\(/.test(r.expr) || !r.for)
+              add(
+                POLICY_RULES.noData,
+                policy.alerts.noDataSeverity,
+                `no-data alert ${r.alert} must use absent()/absent_over_time() and a \`for\` duration (flapping otherwise)`,
+                f.path,
+              );
+            else noData.add(id);
+          }
+        }
         const missing = policy.alerts.requiredLabels.filter((l) => !r.labels[l]?.trim());
         if (missing.length)
           add(
@@ -372,21 +567,72 @@ export function evaluatePolicy(set: ArtifactSet, policy: Policy, ctx: PolicyCont
     } else if (objective > max + 1e-9 && !overrides.has(id)) {
       add(
         POLICY_RULES.objective,
-        policy.objectives.severity,
+        h.acknowledged ? policy.objectives.acknowledgedSeverity : policy.objectives.severity,
         `SLO ${id}: objective ${Math.round(objective * 1e4) / 1e4}% is stricter than the ${max}% history supports; ` +
+          (h.acknowledged ? `the recommendation says so (${h.acknowledged}); ` : '') +
           `lower it or set ${policy.objectives.overrideKey}: "true" on its rules to accept it explicitly`,
         first.path,
       );
     }
   }
 
-  // Dashboards must be JSON with a uid.
+  // Every SLO with burn-rate alerts needs a no-data alert: burn-rate alerts cannot fire when the SLI is gone.
+  for (const [id, path] of burnRate)
+    if (!noData.has(id))
+      add(
+        POLICY_RULES.noData,
+        policy.alerts.noDataSeverity,
+        `SLO ${id} has burn-rate alerts but no no-data alert (${kindLabel}="no-data"); a vanished metric would go unnoticed`,
+        path,
+      );
+
+  // Inhibition: every alert a rule selects must carry the rule's `equal` labels.
+  for (const ir of inhibits) {
+    for (const a of alerts) {
+      const side = matches(a.labels, ir.target)
+        ? 'target'
+        : matches(a.labels, ir.source)
+          ? 'source'
+          : undefined;
+      if (!side) continue;
+      const missing = ir.equal.filter((l) => !a.labels[l]?.trim());
+      if (missing.length)
+        add(
+          POLICY_RULES.inhibition,
+          policy.inhibition.severity,
+          `alert ${a.name} (${a.path}) is an inhibition ${side} of ${ir.path} but lacks its equal label(s) ${missing.join(', ')}; ` +
+            'Alertmanager treats missing labels as equal, so it would be silenced by (or silence) alerts of other SLOs',
+          ir.path,
+        );
+    }
+  }
+
+  // Raw metrics the rules select must be known to the inventory (when one is given).
+  const known = ctx.inventory?.metrics;
+  if (known?.length) {
+    const names = new Set<string>();
+    for (const k of known) {
+      names.add(k.name);
+      if (k.type === 'histogram' || k.type === 'summary')
+        for (const sfx of ['_bucket', '_count', '_sum']) names.add(`${k.name}${sfx}`);
+    }
+    for (const [mName, path] of rawMetrics)
+      if (!names.has(mName))
+        add(
+          POLICY_RULES.inventory,
+          policy.inventory.severity,
+          `rules select ${mName}, which the metric inventory has never seen (renamed metric or a typo?)`,
+          path,
+        );
+  }
+
+  // Dashboards: valid JSON and structurally sound; recorded series they query must be recorded by the set.
   for (const f of set.files) {
     if (!/^grafana\/.*\.json$/.test(f.path)) continue;
     try {
       const d: unknown = JSON.parse(f.content);
-      if (!isObj(d) || typeof d.uid !== 'string' || !d.uid)
-        add(POLICY_RULES.dashboards, policy.dashboards.severity, 'dashboard has no uid', f.path);
+      for (const p of dashboardProblems(d, recorded.size ? recorded : undefined))
+        add(POLICY_RULES.dashboards, policy.dashboards.severity, p, f.path);
     } catch (e) {
       add(
         POLICY_RULES.dashboards,

@@ -1,6 +1,7 @@
 /**
  * Dependency boundaries, checked on every `npm test`:
- * - core/ is pure: it imports only core/, type-only event contracts, node:crypto and yaml; it never reads env.
+ * - core/ is pure: it imports only core/, type-only event contracts, node:crypto, yaml and the Grafana Foundation SDK
+ *   (a pure builder library); it never reads env.
  * - functions/ and collectors/ never import each other (nor platform/ or cli/); functions reach storage only through
  *   repository modules in adapters/db/.
  * - runtime/ and adapters/ know nothing of functions, collectors, platform or cli.
@@ -63,8 +64,11 @@ function violations(from: string, allowed: (i: Import) => boolean): string[] {
     .map((i) => `${i.file} imports ${i.spec}`);
 }
 
-/** Repository modules over the Database port (SQL on an executor), not the drivers or the migration runner. */
-const REPOSITORY = /^adapters\/db\/(?!postgres\.|pglite\.|migrations)[a-z-]+\.js$/;
+/**
+ * Repository modules over the ports (SQL on an executor; knowledge retrieval over the VectorStore and Embedder ports),
+ * not the drivers or the migration runner.
+ */
+const REPOSITORY = /^adapters\/(db\/(?!postgres\.|pglite\.|migrations)[a-z-]+|vectors\/knowledge)\.js$/;
 
 describe('dependency boundaries', () => {
   it('finds the imports it is checking', () => {
@@ -72,12 +76,15 @@ describe('dependency boundaries', () => {
     expect(imports.some((i) => i.file.startsWith('core/') && i.target?.startsWith('core/'))).toBe(true);
   });
 
-  it('core/ imports only core, type-only event contracts, node:crypto and yaml', () => {
+  it('core/ imports only core, type-only event contracts, node:crypto, yaml and the Grafana Foundation SDK', () => {
     expect(
       violations('core', (i) =>
         i.target
           ? layer(i.target) === 'core' || (layer(i.target) === 'events' && i.typeOnly)
-          : ['node:crypto', 'yaml'].includes(i.spec),
+          : ['node:crypto', 'yaml'].includes(i.spec) ||
+            // The Grafana Foundation SDK is a pure builder library (it assembles dashboard JSON, no I/O, no env),
+            // so core/generate may build dashboards with it.
+            /^@grafana\/grafana-foundation-sdk(\/|$)/.test(i.spec),
       ),
     ).toEqual([]);
   });

@@ -115,9 +115,10 @@ describe('generateArtifacts: structure', () => {
     expect(set.files.filter((f) => f.path.startsWith('prometheus/')).map((f) => f.path)).toEqual(
       services.map((s) => `prometheus/${s}.rules.yaml`),
     );
-    expect(set.files.filter((f) => f.path.startsWith('grafana/')).map((f) => f.path)).toEqual(
-      services.map((s) => `grafana/${s}.dashboard.json`),
-    );
+    expect(set.files.filter((f) => f.path.startsWith('grafana/')).map((f) => f.path)).toEqual([
+      ...services.map((s) => `grafana/${s}.dashboard.json`),
+      'grafana/provisioning/dashboards/slo-scout.yaml',
+    ]);
     expect(
       set.files
         .filter((f) => f.path.startsWith('runbooks/'))

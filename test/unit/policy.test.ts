@@ -72,12 +72,17 @@ describe('evaluatePolicy', () => {
   it('denies alerts missing required labels', () => {
     const { d, rules } = only(edit(RULES, (doc) => delete alerts(doc)[0]!.labels.slo_id));
     expect(d.decision).toBe('deny');
-    expect(rules).toEqual(['alert-required-labels']);
+    // Without slo_id the page would also take part in inhibition with a missing `equal` label.
+    expect(rules).toEqual(['alert-required-labels', 'inhibition-labels']);
     expect(d.reasons[0]).toMatchObject({
       severity: 'deny',
       path: RULES,
       message: 'alert PaymentsPostChargeAvailabilityErrorBudgetBurnPage lacks required label(s) slo_id',
     });
+    expect(d.reasons[1]).toMatchObject({ severity: 'deny', path: 'alertmanager/inhibit-rules.yaml' });
+    expect(d.reasons[1]!.message).toMatch(
+      /PaymentsPostChargeAvailabilityErrorBudgetBurnPage .* lacks its equal label\(s\) slo_id/,
+    );
   });
 
   it('denies alerts without a runbook_url, or pointing at a runbook missing from the set', () => {
@@ -255,4 +260,115 @@ describe('evaluatePolicy', () => {
     });
     expect(warnLabels.ok && evaluatePolicy(pii, warnLabels.value, ctx).decision).toBe('warn');
   });
+
+  it('knows the no-data and inhibition labels: kind label, a no-data alert per SLO, equal labels present', () => {
+    // Dropping a no-data alert: the SLO's burn-rate alerts lose their safety net.
+    const noNoData = only(
+      edit(RULES, (doc) => {
+        for (const g of doc.groups) g.rules = g.rules.filter((r) => !r.alert?.endsWith('SliNoData'));
+      }),
+    );
+    expect(noNoData.d.decision).toBe('warn');
+    expect(noNoData.rules).toEqual(['no-data-alert']);
+    expect(noNoData.d.reasons.map((r) => r.message)).toContain(
+      'SLO payments-post-charge-availability has burn-rate alerts but no no-data alert (slo_alert_kind="no-data"); a vanished metric would go unnoticed',
+    );
+    // A no-data alert without `for` flaps.
+    const noFor = only(
+      edit(RULES, (doc) => {
+        for (const g of doc.groups)
+          for (const r of g.rules) if (r.alert?.endsWith('SliNoData')) delete (r as { for?: string }).for;
+      }),
+    );
+    expect(noFor.rules).toEqual(['no-data-alert']);
+    expect(
+      noFor.d.reasons.some((r) => /must use absent\(\)\/absent_over_time\(\) and a `for`/.test(r.message)),
+    ).toBe(true);
+    // The kind label missing.
+    const noKind = only(edit(RULES, (doc) => delete alerts(doc)[0]!.labels.slo_alert_kind));
+    expect(noKind.rules).toEqual(['alert-kind-label']);
+    // An inhibit rule keyed on a label the alerts do not carry is denied.
+    const inhibit = only({
+      ...good,
+      files: good.files.map((f) =>
+        f.path === 'alertmanager/inhibit-rules.yaml'
+          ? {
+              ...f,
+              content: stringify({
+                inhibit_rules: [
+                  {
+                    source_matchers: ['severity="page"'],
+                    target_matchers: ['severity="ticket"', 'slo_alert_kind=~"burn-rate|no-data"'],
+                    equal: ['slo_id', 'cluster'],
+                  },
+                ],
+              }),
+            }
+          : f,
+      ),
+    });
+    expect(inhibit.d.decision).toBe('deny');
+    expect(inhibit.rules).toEqual(['inhibition-labels']);
+    expect(inhibit.d.reasons[0]!.message).toMatch(/lacks its equal label\(s\) cluster/);
+  });
+
+  it('uses the inventory: rules over metrics never seen are flagged', () => {
+    const metrics = [
+      'http_server_request_duration_seconds',
+      'http_request_duration_seconds',
+      'http_requests_total',
+      'grpc_server_handled_total',
+      'slo_scout_span_calls_total',
+      'slo_scout_span_duration_seconds',
+      'kafka_consumergroup_lag',
+    ].map((name) => ({ name, type: name.includes('duration') ? 'histogram' : 'counter' }));
+    expect(only(good, DEFAULT_POLICY, { ...ctx, inventory: { metrics } }).d.decision).toBe('allow');
+    const missing = only(good, DEFAULT_POLICY, {
+      ...ctx,
+      inventory: { metrics: metrics.filter((m) => m.name !== 'http_requests_total') },
+    });
+    expect(missing.d.decision).toBe('warn');
+    expect(missing.rules).toEqual(['inventory-metrics']);
+    expect(missing.d.reasons[0]).toMatchObject({
+      path: 'prometheus/payments.rules.yaml',
+      message:
+        'rules select http_requests_total, which the metric inventory has never seen (renamed metric or a typo?)',
+    });
+  });
+
+  it('checks dashboards structurally, including the recorded series they query', () => {
+    const dash = 'grafana/payments.dashboard.json';
+    const mutate = (fn: (d: { panels: Record<string, unknown>[] }) => void) => {
+      const files = good.files.map((f) => {
+        if (f.path !== dash) return f;
+        const d = JSON.parse(f.content) as { panels: Record<string, unknown>[] };
+        fn(d);
+        return { ...f, content: JSON.stringify(d) };
+      });
+      return only({ ...good, files });
+    };
+    const dup = mutate((d) => (d.panels[2]!.id = d.panels[1]!.id));
+    expect(dup.d.decision).toBe('deny');
+    expect(dup.rules).toEqual(['dashboard-json']);
+    expect(dup.d.reasons[0]!.message).toMatch(
+      new RegExp(`^panel ${String(dupId(good))} \\(.*\\): duplicate panel id$`),
+    );
+    const ghost = mutate((d) => {
+      const t = (d.panels[1]!.targets as { expr: string }[])[0]!;
+      t.expr = 'slo:not_recorded:ratio{slo_id="x"}';
+    });
+    expect(ghost.rules).toEqual(['dashboard-json']);
+    expect(ghost.d.reasons[0]!.message).toMatch(
+      /queries slo:not_recorded:ratio, which no rule of the set records/,
+    );
+    const wide = mutate((d) => ((d.panels[1]!.gridPos as { w: number }).w = 30));
+    expect(wide.d.reasons.some((r) => /outside the 24-column grid/.test(r.message))).toBe(true);
+  });
 });
+
+function dupId(set: ArtifactSet): unknown {
+  const d = JSON.parse(set.files.find((f) => f.path === 'grafana/payments.dashboard.json')!.content) as {
+    panels: { id: unknown }[];
+  };
+  return d.panels[1]!.id;
+}
