@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- ingest [--seconds N] [--rounds N] [--concurrency N] [--spans N] [--kafka-batch-mib N] [--archive]`
+ * `npm run bench -- ingest [--seconds N] [--rounds N] [--concurrency N] [--spans N] [--kafka-batch-mib N]
+ *   [--kafka-producers N] [--kafka-compression none|gzip|zstd] [--archive]`
  *
  * Ingest throughput of the collectors, against a ceiling measured in the same run with the same client load:
  * - ceiling: a bare grpc-js server exposing the OTLP TraceService Export method that discards every request;
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { Packr } from 'msgpackr';
 import { MemoryBus } from '../adapters/bus/memory.js';
-import { KafkaBus } from '../adapters/bus/kafka.js';
+import { KafkaBus, type KafkaCompression } from '../adapters/bus/kafka.js';
 import { FsObjectStore } from '../adapters/objects/fs.js';
 import type { Bus, ObjectStore } from '../core/ports.js';
 import { encodeTraces } from '../core/otlp/encode.js';
@@ -32,7 +33,8 @@ interface LoadJob {
   readonly port: number;
   readonly seconds: number;
   readonly concurrency: number;
-  readonly body: Uint8Array;
+  /** Distinct request bodies, sent round-robin (identical bodies would make batch compression unrealistic). */
+  readonly bodies: readonly Uint8Array[];
 }
 interface LoadResult {
   readonly requests: number;
@@ -58,11 +60,13 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
           Export: (b: Buffer, cb: (e: grpc.ServiceError | null) => void) => void;
         },
     );
-    const buf = Buffer.from(job.body);
+    const bufs = job.bodies.map((b) => Buffer.from(b));
+    let next = 0;
     await Promise.all(
       Array.from({ length: job.concurrency }, async (_, i) => {
         const c = clients[i % clients.length]!;
         while (performance.now() < deadline) {
+          const buf = bufs[next++ % bufs.length]!;
           const e = await new Promise<grpc.ServiceError | null>((r) => c.Export(buf, r));
           if (e) errors++;
           else requests++;
@@ -71,12 +75,13 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
     );
     for (const c of clients) c.close();
   } else if (job.target === 'http') {
+    let next = 0;
     await Promise.all(
       Array.from({ length: job.concurrency }, async () => {
         while (performance.now() < deadline) {
           const res = await fetch(`http://127.0.0.1:${job.port}/v1/traces`, {
             method: 'POST',
-            body: job.body,
+            body: job.bodies[next++ % job.bodies.length]!,
             headers: { 'content-type': 'application/x-protobuf' },
           });
           await res.arrayBuffer();
@@ -88,6 +93,8 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   } else {
     // Forward: each connection keeps up to 4 chunks in flight and counts acks.
     const packr = new Packr({ useRecords: false });
+    const entries = job.bodies.map((b) => Buffer.from(b));
+    let next = 0;
     await Promise.all(
       Array.from(
         { length: job.concurrency },
@@ -100,7 +107,8 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
             const send = () => {
               while (inflight < 4 && performance.now() < deadline) {
                 const chunk = `c${ci}-${seq++}`;
-                s.write(packr.pack(['bench.logs', Buffer.from(job.body), { chunk, size: 0 }]));
+                const entriesBuf = entries[next++ % entries.length]!;
+                s.write(packr.pack(['bench.logs', entriesBuf, { chunk, size: 0 }]));
                 inflight++;
               }
               if (inflight === 0) {
@@ -165,26 +173,48 @@ async function bareGrpcServer(): Promise<{ port: number; close: () => Promise<vo
   return { port, close: () => new Promise((r) => server.tryShutdown(() => r())) };
 }
 
-function traceRequest(resources: number, spansPerResource: number): Uint8Array {
+/** Deterministic PRNG (LCG) so runs are comparable; ids and timings vary like real telemetry. */
+function prng(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+}
+
+function hexId(rnd: () => number, chars: number): string {
+  let s = '';
+  for (let i = 0; i < chars; i++) s += Math.floor(rnd() * 16).toString(16);
+  return s;
+}
+
+/**
+ * One Export request: `resources` services, random trace/span ids and start times, latencies, a few routes and
+ * status codes — so it compresses like real OTLP (about 3-4x with zstd) rather than like a repeated template.
+ */
+function traceRequest(resources: number, spansPerResource: number, seed: number): Uint8Array {
+  const rnd = prng(seed);
+  const base = 1717171717000000000n + BigInt(seed) * 1_000_000_000n;
   const groups: ResourceSpansModel[] = Array.from({ length: resources }, (_, r) => ({
     resource: { 'service.name': `svc-${r}`, 'host.name': `node-${r}` },
     scope: 'bench',
-    spans: Array.from({ length: spansPerResource }, (_, i) => ({
-      traceId: `${(r * 1000 + i).toString(16).padStart(32, '0')}`,
-      spanId: `${(i + 1).toString(16).padStart(16, '0')}`,
-      parentSpanId: '',
-      name: `GET /api/items/${i % 20}`,
-      kind: 2,
-      startTimeUnixNano: '1717171717000000000',
-      endTimeUnixNano: '1717171717050000000',
-      statusCode: i % 50 === 0 ? 2 : 0,
-      statusMessage: '',
-      attributes: {
-        'http.route': `/api/items/:id`,
-        'http.response.status_code': 200,
-        'http.request.method': 'GET',
-      },
-    })),
+    spans: Array.from({ length: spansPerResource }, (_, i) => {
+      const start = base + BigInt(Math.floor(rnd() * 1e9));
+      const status = rnd() < 0.02 ? 500 : 200;
+      return {
+        traceId: hexId(rnd, 32),
+        spanId: hexId(rnd, 16),
+        parentSpanId: rnd() < 0.5 ? hexId(rnd, 16) : '',
+        name: `GET /api/items/${i % 20}`,
+        kind: 2,
+        startTimeUnixNano: String(start),
+        endTimeUnixNano: String(start + BigInt(Math.floor(rnd() * 200_000_000))),
+        statusCode: status === 500 ? 2 : 0,
+        statusMessage: '',
+        attributes: {
+          'http.route': `/api/items/:id`,
+          'http.response.status_code': status,
+          'http.request.method': 'GET',
+        },
+      };
+    }),
   }));
   return encodeTraces(groups);
 }
@@ -214,13 +244,19 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const spansPerResource = arg(args, 'spans', 100);
   const resources = 4;
   const archive = args.includes('--archive');
-  const body = traceRequest(resources, spansPerResource);
+  const bodies = Array.from({ length: 32 }, (_, i) => traceRequest(resources, spansPerResource, i + 1));
+  const body = bodies[0]!;
   const spansPerRequest = resources * spansPerResource;
 
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 
   const brokers = process.env['SLO_SCOUT_KAFKA_BROKERS']?.trim();
+  const kafkaProducers = arg(args, 'kafka-producers', 4);
+  const ci = args.indexOf('--kafka-compression');
+  const kafkaCompression = (ci >= 0 ? args[ci + 1] : 'zstd') as KafkaCompression;
+  if (!['none', 'gzip', 'zstd'].includes(kafkaCompression))
+    throw new Error('--kafka-compression must be none, gzip or zstd');
   const runId = `bench-${Date.now().toString(36)}`;
   const rawBus: Bus = brokers
     ? new KafkaBus({
@@ -228,6 +264,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         clientId: runId,
         logLevel: 'error',
         maxBatchBytes: arg(args, 'kafka-batch-mib', 4) * 1024 * 1024,
+        producers: kafkaProducers,
+        compression: kafkaCompression,
       })
     : new MemoryBus({ autoCreate: false });
   const bus = brokers ? prefixedBus(rawBus, `${runId}.`) : rawBus;
@@ -276,9 +314,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     });
     const bare = await bareGrpcServer();
     for (let r = 0; r < rounds; r++) {
-      ceiling = best(ceiling, await load({ target: 'grpc', port: bare.port, seconds, concurrency, body }));
-      g = best(g, await load({ target: 'grpc', port: otlp.grpcPort, seconds, concurrency, body }));
-      h = best(h, await load({ target: 'http', port: otlp.httpPort, seconds, concurrency, body }));
+      ceiling = best(ceiling, await load({ target: 'grpc', port: bare.port, seconds, concurrency, bodies }));
+      g = best(g, await load({ target: 'grpc', port: otlp.grpcPort, seconds, concurrency, bodies }));
+      h = best(h, await load({ target: 'http', port: otlp.httpPort, seconds, concurrency, bodies }));
     }
     await bare.close();
     await otlp.close();
@@ -286,25 +324,29 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
 
     const packr = new Packr({ useRecords: false });
     const recordsPerChunk = 200;
-    const stream = Buffer.concat(
-      Array.from({ length: recordsPerChunk }, (_, i) =>
-        packr.pack([
-          1717171717 + i,
-          {
-            log: `GET /api/items/${i % 20} 200 12ms user=${i}`,
-            level: 'info',
-            kubernetes: { namespace_name: 'shop' },
-          },
-        ]),
-      ),
-    );
+    const streams = Array.from({ length: 16 }, (_, c) => {
+      const rnd = prng(1000 + c);
+      return Buffer.concat(
+        Array.from({ length: recordsPerChunk }, (_, i) => {
+          const status = rnd() < 0.02 ? 500 : 200;
+          return packr.pack([
+            1717171717 + c * recordsPerChunk + i,
+            {
+              log: `GET /api/items/${Math.floor(rnd() * 500)} ${status} ${Math.floor(rnd() * 300)}ms user=${hexId(rnd, 8)} trace=${hexId(rnd, 32)}`,
+              level: status === 500 ? 'error' : 'info',
+              kubernetes: { namespace_name: 'shop', pod_name: `web-${hexId(rnd, 5)}` },
+            },
+          ]);
+        }),
+      );
+    });
     const fwd = await startForwardCollector({ bus, objects, port: 0 });
     const f = await load({
       target: 'forward',
       port: fwd.port,
       seconds,
       concurrency: Math.min(concurrency, 8),
-      body: stream,
+      bodies: streams,
     });
     await fwd.close();
 
@@ -313,6 +355,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const httpRate = (h.requests * spansPerRequest) / h.seconds;
     return {
       bus: brokers ? 'kafka' : 'memory',
+      ...(brokers ? { kafka_producers: kafkaProducers, kafka_compression: kafkaCompression } : {}),
       archive,
       seconds_per_phase: seconds,
       rounds,

@@ -130,6 +130,16 @@ export class CollectorMetrics {
     });
   }
 
+  /** Items (spans, data points, log records) refused through an OTLP partial success. */
+  rejectedItems(signal: string, transport: string, items: number): void {
+    this.metrics.counter(
+      'slo_scout_collector_items_rejected_total',
+      'Items rejected in partially accepted requests (malformed resource entries).',
+      { collector: this.collector, signal, transport },
+      items,
+    );
+  }
+
   inFlight(bytes: number): void {
     this.metrics.gauge('slo_scout_collector_inflight_bytes', 'Bytes currently being processed.', bytes, {
       collector: this.collector,

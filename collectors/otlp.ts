@@ -16,10 +16,9 @@ import {
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Bus, Logger, Metrics, ObjectStore } from '../core/ports.js';
-import { splitByResource } from '../core/otlp/split.js';
 import { otlpJsonToProto, type OtlpSignal } from '../core/otlp/json.js';
 import { ProtoWriter } from '../core/otlp/encode.js';
-import { CE_SOURCE, checkOtlpExportRequest, TOPICS, type TopicDef } from '../events/registry.js';
+import { CE_SOURCE, TOPICS, type TopicDef } from '../events/registry.js';
 import type { OtlpBatchExtensions } from '../events/schemas.js';
 import {
   CollectorMetrics,
@@ -38,6 +37,17 @@ import {
   silentLogger,
   type RejectReason,
 } from './common.js';
+import { partialSuccessMessage, triageExportRequest } from './triage.js';
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 
 export interface OtlpCollectorOptions {
   readonly bus: Bus;
@@ -104,8 +114,14 @@ export function rawExportService(signal: OtlpSignal): grpc.ServiceDefinition {
   };
 }
 
+/** OTLP partial success: items rejected (spans / data points / log records) and why. */
+export interface PartialSuccess {
+  readonly rejected: number;
+  readonly message: string;
+}
+
 type Outcome =
-  | { readonly ok: true; readonly resources: number }
+  | { readonly ok: true; readonly resources: number; readonly partial: PartialSuccess | null }
   | { readonly ok: false; readonly reason: RejectReason; readonly message: string };
 
 // google.rpc.Code values.
@@ -130,6 +146,37 @@ export function rpcStatusBytes(code: number, message: string, retryAfterSeconds?
     });
   }
   return w.finish();
+}
+
+/**
+ * Export{Trace,Metrics,Logs}ServiceResponse{partial_success=1 Export*PartialSuccess{rejected_<items>=1 int64,
+ * error_message=2}} — the three signals share this layout. No partial success: the empty message (zero bytes).
+ */
+export function exportResponseBytes(partial: PartialSuccess | null): Uint8Array {
+  if (!partial) return new Uint8Array();
+  const w = new ProtoWriter();
+  w.message(1, (ps) => {
+    ps.varint(1, partial.rejected);
+    if (partial.message) ps.string(2, partial.message);
+  });
+  return w.finish();
+}
+
+const JSON_REJECTED_FIELD: Record<OtlpSignal, string> = {
+  traces: 'rejectedSpans',
+  metrics: 'rejectedDataPoints',
+  logs: 'rejectedLogRecords',
+};
+
+/** The OTLP/JSON response: {} or {"partialSuccess": {"rejectedSpans": "3", "errorMessage": "..."}} (int64 as a string). */
+export function exportResponseJson(signal: OtlpSignal, partial: PartialSuccess | null): string {
+  if (!partial) return '{}';
+  return JSON.stringify({
+    partialSuccess: {
+      [JSON_REJECTED_FIELD[signal]]: String(partial.rejected),
+      errorMessage: partial.message,
+    },
+  });
 }
 
 const REASON_STATUS: Record<RejectReason, { http: number; grpc: grpc.status; rpc: number; retry: boolean }> =
@@ -180,13 +227,31 @@ export async function startOtlpCollector(opts: OtlpCollectorOptions): Promise<Ot
         if (!t.ok) return { ok: false, reason: 'invalid', message: t.error };
         proto = t.value;
       }
-      const valid = checkOtlpExportRequest(proto);
-      if (!valid.ok) return { ok: false, reason: 'invalid', message: valid.error };
-      const split = splitByResource(proto, { maxChunks: opts.maxResourcesPerRequest ?? 10_000 });
-      if (!split.ok) return { ok: false, reason: 'invalid', message: split.error };
-      const chunks = split.value;
-      if (chunks.length === 0) return { ok: true, resources: 0 };
-      await publisher.archive({ signal, tenant, body: raw, format });
+      // Per-resource triage: a malformed resource entry is rejected on its own (OTLP partial success) while the
+      // well-formed ones are published; only a request whose own framing is broken is refused as a whole.
+      const triage = triageExportRequest(signal, proto, {
+        maxChunks: opts.maxResourcesPerRequest ?? 10_000,
+      });
+      if (!triage.ok) return { ok: false, reason: 'invalid', message: triage.error };
+      const { accepted: chunks, rejected } = triage.value;
+      if (chunks.length === 0 && rejected.length > 0) {
+        return { ok: false, reason: 'invalid', message: partialSuccessMessage(signal, rejected) };
+      }
+      const partial: PartialSuccess | null =
+        rejected.length === 0
+          ? null
+          : {
+              rejected: rejected.reduce((n, r) => n + r.items, 0),
+              message: partialSuccessMessage(signal, rejected),
+            };
+      if (chunks.length === 0) return { ok: true, resources: 0, partial: null };
+      // The archive holds what was accepted: the raw request, or — when entries were rejected — the accepted
+      // entries (concatenated single-entry requests are one valid request).
+      if (partial) {
+        await publisher.archive({ signal, tenant, body: concat(chunks.map((c) => c.bytes)), format: 'pb' });
+      } else {
+        await publisher.archive({ signal, tenant, body: raw, format });
+      }
       const receivedat = now().toISOString();
       const published = await publisher.publish(
         TOPIC_OF[signal],
@@ -196,9 +261,13 @@ export async function startOtlpCollector(opts: OtlpCollectorOptions): Promise<Ot
           return { key: service, data: c.bytes, extensions: { ...ext } };
         }),
       );
+      if (partial) {
+        cm.rejectedItems(signal, transport, partial.rejected);
+        log.warn('otlp export partially accepted', { signal, transport, rejected: partial.rejected });
+      }
       cm.published(signal, published, chunks.length);
       cm.publishLatency(signal, (performance.now() - started) / 1000);
-      return { ok: true, resources: chunks.length };
+      return { ok: true, resources: chunks.length, partial };
     } catch (e) {
       if (isUnavailable(e)) {
         log.warn('otlp export not accepted: dependency unavailable', { signal, error: e });
@@ -230,7 +299,8 @@ export async function startOtlpCollector(opts: OtlpCollectorOptions): Promise<Ot
         handleExport(signal, 'grpc', bytes, 'pb').then(
           (out) => {
             if (out.ok) {
-              callback(null, Buffer.alloc(0));
+              const reply = exportResponseBytes(out.partial);
+              callback(null, Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength));
               return;
             }
             cm.rejected(signal, 'grpc', out.reason);
@@ -306,9 +376,9 @@ export async function startOtlpCollector(opts: OtlpCollectorOptions): Promise<Ot
       reply(out.reason, out.message);
       return;
     }
-    // An empty Export*ServiceResponse: no bytes in protobuf, {} in JSON.
-    if (format === 'pb') send(res, 200, new Uint8Array(), 'application/x-protobuf');
-    else send(res, 200, '{}', 'application/json');
+    // An Export*ServiceResponse: empty (no bytes / {}) unless some resource entries were rejected.
+    if (format === 'pb') send(res, 200, exportResponseBytes(out.partial), 'application/x-protobuf');
+    else send(res, 200, exportResponseJson(signal, out.partial), 'application/json');
   }
 
   const responses = new ResponseTracker();

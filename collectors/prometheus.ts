@@ -309,6 +309,12 @@ export function inventoryKey(name: string): string {
   return `inventory/prometheus/${name}.json`;
 }
 
+/** Default checkpoint name for one Prometheus: its host and port (letters, digits, '.', '_', '-'). */
+export function prometheusCollectorName(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}${u.port ? `_${u.port}` : ''}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+}
+
 export async function startPrometheusCollector(
   opts: PrometheusCollectorOptions,
 ): Promise<PrometheusCollector> {
@@ -492,19 +498,28 @@ export async function startPrometheusCollector(
   if (interval > 0) {
     const tick = () => {
       if (closing) return;
-      void pullOnce().finally(() => {
-        if (!closing) timers[0] = setTimeout(tick, interval);
-      });
+      pullOnce()
+        .catch((e: unknown) => {
+          // e.g. an unreadable checkpoint or the store being down: not ready until a pull succeeds again.
+          healthy = false;
+          log.error('prometheus pull failed', { error: e });
+        })
+        .finally(() => {
+          if (!closing) timers[0] = setTimeout(tick, interval);
+        });
     };
     timers[0] = setTimeout(tick, 0);
     const invEvery = opts.inventoryIntervalMs ?? 600_000;
     if (invEvery > 0) {
       const inv = () => {
         if (closing) return;
-        void refreshInventory()
-          .then((r) => {
-            if (!r.ok) log.warn('metric inventory refresh failed', { error: r.error });
-          })
+        refreshInventory()
+          .then(
+            (r) => {
+              if (!r.ok) log.warn('metric inventory refresh failed', { error: r.error });
+            },
+            (e: unknown) => log.warn('metric inventory refresh failed', { error: e }),
+          )
           .finally(() => {
             if (!closing) timers[1] = setTimeout(inv, invEvery);
           });

@@ -36,6 +36,8 @@ export interface Config {
     readonly api: number;
   };
   readonly host: string;
+  /** Long-running Prometheus remote_read collector; present only when SLO_SCOUT_PROMETHEUS_URL is set. */
+  readonly prometheus?: { readonly url: string; readonly intervalMs: number };
 }
 
 interface Var {
@@ -118,7 +120,35 @@ export const CONFIG_VARS: readonly Var[] = [
     help: 'Fluent Forward (TCP) port, for Fluent Bit/Fluentd forward outputs',
   },
   { name: 'SLO_SCOUT_API_PORT', default: '8000', help: 'HTTP API port (also /metrics, /healthz)' },
+  {
+    name: 'SLO_SCOUT_PROMETHEUS_URL',
+    default: '(unset: no Prometheus collector)',
+    help: 'Prometheus base URL to pull through remote_read (run-collector prometheus; also started by up)',
+  },
+  {
+    name: 'SLO_SCOUT_PROMETHEUS_INTERVAL',
+    default: '30s',
+    help: 'How often the Prometheus collector pulls (e.g. 30s, 1m, 1m30s; a bare number is seconds)',
+  },
 ];
+
+/** A Prometheus-style duration (1h30m, 45s, 500ms; a bare number is seconds) in ms; null when malformed or 0. */
+export function parseIntervalMs(text: string): number | null {
+  const t = text.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) {
+    const ms = Math.round(Number(t) * 1000);
+    return ms > 0 ? ms : null;
+  }
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  const re = /(\d+)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let at = 0;
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    total += Number(m[1]) * unit[m[2]!]!;
+    at = re.lastIndex;
+  }
+  return at === t.length && t.length > 0 && total > 0 ? total : null;
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -190,6 +220,18 @@ export function loadConfig(
     },
     host: get('SLO_SCOUT_HOST') ?? '127.0.0.1',
   };
+  const promUrl = get('SLO_SCOUT_PROMETHEUS_URL');
+  if (promUrl !== undefined) {
+    if (!/^https?:\/\//.test(promUrl))
+      throw new ConfigError(`SLO_SCOUT_PROMETHEUS_URL must start with http:// or https://, got "${promUrl}"`);
+    const rawInterval = get('SLO_SCOUT_PROMETHEUS_INTERVAL') ?? '30s';
+    const intervalMs = parseIntervalMs(rawInterval);
+    if (intervalMs === null)
+      throw new ConfigError(
+        `SLO_SCOUT_PROMETHEUS_INTERVAL must be a positive duration like 30s or 1m, got "${rawInterval}"`,
+      );
+    return { ...cfg, prometheus: { url: promUrl.replace(/\/+$/, ''), intervalMs }, ...overrides };
+  }
   return { ...cfg, ...overrides };
 }
 

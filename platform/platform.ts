@@ -8,6 +8,7 @@ import { ALL_TOPICS, CE_SOURCE } from '../events/registry.js';
 import { s3NotificationFor } from '../adapters/objects/archive-keys.js';
 import { FUNCTIONS } from '../functions/index.js';
 import { startCollectors } from '../collectors/index.js';
+import { prometheusCollectorName, startPrometheusCollector } from '../collectors/prometheus.js';
 import { startLocalHost } from '../runtime/hosts/local.js';
 import { createKnativeServer } from '../runtime/hosts/knative.js';
 import { createLogger, createMetrics } from '../runtime/observability.js';
@@ -100,6 +101,20 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
         logHttp: c.ports.logs,
         forward: c.ports.forward,
       };
+      if (cfg.prometheus) {
+        // SLO_SCOUT_PROMETHEUS_URL set: also pull that Prometheus through remote_read (its metrics join /metrics).
+        const prom = await startPrometheusCollector({
+          bus: ports.bus,
+          objects: ports.objects!,
+          ...(ports.db ? { db: ports.db } : {}),
+          metrics,
+          log,
+          name: prometheusCollectorName(cfg.prometheus.url),
+          url: cfg.prometheus.url,
+          intervalMs: cfg.prometheus.intervalMs,
+        });
+        closers.push(() => prom.close());
+      }
     }
     return { ports, ctx, metrics, endpoints, close };
   } catch (e) {

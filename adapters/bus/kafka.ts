@@ -16,7 +16,10 @@
  * group has no committed offset for are captured before the consumer joins, and the consumer starts there (kafkajs'
  * own "latest" is resolved at first fetch, which can be after records the caller already published).
  */
+import * as zlib from 'node:zlib';
+import kafkajs from 'kafkajs';
 import {
+  CompressionTypes,
   Kafka,
   Partitioners,
   logLevel as KafkaLogLevel,
@@ -41,6 +44,8 @@ import {
   type TopicSpec,
 } from '../../core/ports.js';
 
+export type KafkaCompression = 'none' | 'gzip' | 'zstd';
+
 export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
 export interface KafkaBusOptions {
@@ -58,6 +63,16 @@ export interface KafkaBusOptions {
   readonly lingerMs?: number;
   /** Upper bound on one sendBatch (approximate: keys + values + headers). Default 1 MiB. */
   readonly maxBatchBytes?: number;
+  /**
+   * Number of idempotent producers publishing concurrently (each with its own broker connections and at most one
+   * request in flight). A record key always goes through the same producer, so per-key order is kept. Default 4.
+   */
+  readonly producers?: number;
+  /**
+   * Record batch compression. zstd uses node:zlib (Node >= 22.15); consumers of this module decode it too.
+   * Default 'zstd' where node:zlib has it, else 'none'.
+   */
+  readonly compression?: KafkaCompression;
   /** kafkajs log level. Default 'warn'. */
   readonly logLevel?: KafkaLogLevelName;
   /** Where kafkajs logs go. Default: one JSON object per line on stderr. */
@@ -167,47 +182,32 @@ interface Pending<M> {
   readonly reject: (e: unknown) => void;
 }
 
-/**
- * Coalesces add() calls made within `lingerMs` into one send (at most `maxBatchBytes`, but never splitting one add()),
- * one send at a time, in order. Each add() settles with the send that carried its messages.
- */
-export class PublishBatcher<M> {
+/** One FIFO send pipeline: coalesces within linger, at most maxBatchBytes per send, one send at a time. */
+class Lane<M> {
   private queue: Pending<M>[] = [];
   private queuedBytes = 0;
   private timer: NodeJS.Timeout | null = null;
-  private sending: Promise<void> | null = null;
+  sending: Promise<void> | null = null;
 
   constructor(
-    private readonly send: (batches: TopicBatch<M>[]) => Promise<void>,
+    private readonly index: number,
+    private readonly send: (batches: TopicBatch<M>[], lane: number) => Promise<void>,
     private readonly lingerMs: number,
     private readonly maxBatchBytes: number,
-  ) {
-    if (!(lingerMs >= 0)) throw new Error('lingerMs must be >= 0');
-    if (!(maxBatchBytes > 0)) throw new Error('maxBatchBytes must be > 0');
-  }
-
-  add(topic: string, messages: readonly M[], bytes: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, messages, bytes, resolve, reject });
-      this.queuedBytes += bytes;
-      if (this.queuedBytes >= this.maxBatchBytes) this.kick();
-      else this.timer ??= setTimeout(() => this.kick(), this.lingerMs);
-    });
-  }
-
-  /** Sends everything queued now; resolves when nothing is queued or in flight. */
-  async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.sending) {
-      this.kick();
-      await this.sending?.catch(() => undefined);
-    }
-  }
+  ) {}
 
   get pending(): number {
     return this.queue.length;
   }
 
-  private kick(): void {
+  add(p: Pending<M>): void {
+    this.queue.push(p);
+    this.queuedBytes += p.bytes;
+    if (this.queuedBytes >= this.maxBatchBytes) this.kick();
+    else this.timer ??= setTimeout(() => this.kick(), this.lingerMs);
+  }
+
+  kick(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -233,12 +233,15 @@ export class PublishBatcher<M> {
       this.queuedBytes -= bytes;
       const byTopic = new Map<string, M[]>();
       for (const p of take) {
-        let list = byTopic.get(p.topic);
-        if (!list) byTopic.set(p.topic, (list = []));
-        list.push(...p.messages);
+        const list = byTopic.get(p.topic);
+        if (!list) byTopic.set(p.topic, p.messages.slice());
+        else for (const m of p.messages) list.push(m);
       }
       try {
-        await this.send([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+        await this.send(
+          [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          this.index,
+        );
         for (const p of take) p.resolve();
       } catch (e) {
         for (const p of take) p.reject(e);
@@ -246,6 +249,89 @@ export class PublishBatcher<M> {
     }
   }
 }
+
+/**
+ * Coalesces add() calls made within `lingerMs` into sends of at most `maxBatchBytes` (never splitting one add()).
+ * There are `lanes` independent FIFO pipelines; each has at most one send in flight, so adds on the same lane are
+ * sent — and settle — in the order they were made. Different lanes send concurrently. Each add() settles with the
+ * send that carried its messages.
+ */
+export class PublishBatcher<M> {
+  private readonly lanes: Lane<M>[];
+
+  constructor(
+    send: (batches: TopicBatch<M>[], lane: number) => Promise<void>,
+    lingerMs: number,
+    maxBatchBytes: number,
+    lanes = 1,
+  ) {
+    if (!(lingerMs >= 0)) throw new Error('lingerMs must be >= 0');
+    if (!(maxBatchBytes > 0)) throw new Error('maxBatchBytes must be > 0');
+    if (!Number.isInteger(lanes) || lanes < 1) throw new Error('lanes must be a positive integer');
+    this.lanes = Array.from({ length: lanes }, (_, i) => new Lane(i, send, lingerMs, maxBatchBytes));
+  }
+
+  get laneCount(): number {
+    return this.lanes.length;
+  }
+
+  add(topic: string, messages: readonly M[], bytes: number, lane = 0): Promise<void> {
+    const l = this.lanes[lane];
+    if (!l) throw new Error(`lane ${lane} out of range 0..${this.lanes.length - 1}`);
+    return new Promise<void>((resolve, reject) => l.add({ topic, messages, bytes, resolve, reject }));
+  }
+
+  /** Sends everything queued now; resolves when nothing is queued or in flight on any lane. */
+  async flush(): Promise<void> {
+    await Promise.all(
+      this.lanes.map(async (l) => {
+        while (l.pending > 0 || l.sending) {
+          l.kick();
+          await l.sending?.catch(() => undefined);
+        }
+      }),
+    );
+  }
+
+  get pending(): number {
+    return this.lanes.reduce((n, l) => n + l.pending, 0);
+  }
+}
+
+/** Lane of a record key: FNV-1a over the UTF-16 code units, so one key always takes the same lane. */
+export function laneOf(key: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % lanes;
+}
+
+// ---- compression --------------------------------------------------------------------------------------------------
+
+/**
+ * kafkajs ships only GZIP; ZSTD is registered here on node:zlib (Node >= 22.15) through kafkajs' public codec table,
+ * so every consumer created from this module can read zstd batches, whoever produced them. Compression runs
+ * synchronously at level 1: one call per record batch costs less than the async API's per-chunk thread-pool round
+ * trips, and keeps the work on the thread that is accounted for.
+ */
+const ZSTD_AVAILABLE = typeof zlib.zstdCompressSync === 'function';
+if (ZSTD_AVAILABLE) {
+  const level = { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } };
+  // A named import of CompressionCodecs is not detectable in kafkajs' CommonJS exports: take it off the default.
+  kafkajs.CompressionCodecs[CompressionTypes.ZSTD] = () => ({
+    compress: (encoder: { buffer: Buffer }) => Promise.resolve(zlib.zstdCompressSync(encoder.buffer, level)),
+    decompress: (buffer: Buffer) => Promise.resolve(zlib.zstdDecompressSync(buffer)),
+  });
+}
+
+const COMPRESSION: Record<KafkaCompression, CompressionTypes> = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  zstd: CompressionTypes.ZSTD,
+};
 
 // ---- the bus ------------------------------------------------------------------------------------------------------
 
@@ -311,8 +397,9 @@ export class KafkaBus implements Bus {
   private readonly kafka: Kafka;
   private readonly options: KafkaBusOptions;
   private readonly batcher: PublishBatcher<Message>;
-  private producer: Producer | null = null;
-  private producerReady: Promise<Producer> | null = null;
+  private readonly producers: (Producer | null)[];
+  private readonly producerReady = new Map<number, Promise<Producer>>();
+  private nextNullLane = 0;
   private admin: Admin | null = null;
   private adminReady: Promise<Admin> | null = null;
   private readonly subscriptions = new Set<Subscription>();
@@ -334,17 +421,25 @@ export class KafkaBus implements Bus {
       logLevel: LEVELS[options.logLevel ?? 'warn'],
       logCreator: logCreatorFor(options.logger),
     });
+    const lanes = options.producers ?? 4;
+    if (!Number.isInteger(lanes) || lanes < 1 || lanes > 64)
+      throw new Error(`KafkaBus: producers must be an integer in 1..64, got ${lanes}`);
+    this.producers = Array.from({ length: lanes }, () => null);
+    const compression = COMPRESSION[options.compression ?? (ZSTD_AVAILABLE ? 'zstd' : 'none')];
+    if (compression === CompressionTypes.ZSTD && !ZSTD_AVAILABLE)
+      throw new Error('KafkaBus: zstd compression needs node:zlib zstd (Node >= 22.15)');
     this.batcher = new PublishBatcher<Message>(
-      async (batches) => {
-        const producer = await this.connectedProducer();
+      async (batches, lane) => {
+        const producer = await this.connectedProducer(lane);
         try {
-          await producer.sendBatch({ topicMessages: batches, acks: -1 });
+          await producer.sendBatch({ topicMessages: batches, acks: -1, compression });
         } catch (e) {
           throw mapKafkaError(e, `publish to ${batches.map((b) => b.topic).join(', ')}`);
         }
       },
       options.lingerMs ?? 5,
       options.maxBatchBytes ?? 1_048_576,
+      lanes,
     );
   }
 
@@ -353,20 +448,32 @@ export class KafkaBus implements Bus {
     if (typeof topic !== 'string' || topic.length === 0)
       throw new Error('publish: topic must be a non-empty string');
     if (records.length === 0) return;
-    let bytes = 0;
-    const messages: Message[] = records.map((r, i) => {
+    // Split by lane (key -> producer) keeping the records' order within each lane; keyless records of one call
+    // stay together on one lane (Kafka gives them no order across partitions anyway).
+    const lanes = this.batcher.laneCount;
+    const nullLane = lanes === 1 ? 0 : this.nextNullLane++ % lanes;
+    const perLane: { messages: Message[]; bytes: number }[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
       if (!(r.value instanceof Uint8Array))
         throw new TypeError(`publish ${topic}: record ${i} value must be a Uint8Array`);
       if (r.key !== null && typeof r.key !== 'string')
         throw new TypeError(`publish ${topic}: record ${i} key must be a string or null`);
-      bytes += recordBytes(r);
-      return {
+      const lane = r.key === null ? nullLane : laneOf(r.key, lanes);
+      const slot = (perLane[lane] ??= { messages: [], bytes: 0 });
+      slot.bytes += recordBytes(r);
+      slot.messages.push({
         key: r.key,
         value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
-        headers: { ...r.headers },
-      };
+        headers: r.headers,
+      });
+    }
+    const sends: Promise<void>[] = [];
+    perLane.forEach((slot, lane) => {
+      if (slot) sends.push(this.batcher.add(topic, slot.messages, slot.bytes, lane));
     });
-    await this.batcher.add(topic, messages, bytes);
+    if (sends.length === 1) await sends[0];
+    else await Promise.all(sends);
   }
 
   async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
@@ -571,13 +678,17 @@ export class KafkaBus implements Bus {
     this.closed = true;
     await this.batcher.flush();
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
-    await Promise.allSettled([this.producer?.disconnect(), this.admin?.disconnect()]);
+    await Promise.allSettled([...this.producers.map((p) => p?.disconnect()), this.admin?.disconnect()]);
   }
 
   // ---- internals ------------------------------------------------------------------------------------------------
 
-  private connectedProducer(): Promise<Producer> {
-    this.producerReady ??= (async () => {
+  private connectedProducer(lane: number): Promise<Producer> {
+    let ready = this.producerReady.get(lane);
+    if (ready) return ready;
+    ready = (async () => {
+      // Idempotence: kafkajs allows it only with one request in flight per producer; sequence numbers are per
+      // producer and partition, so concurrent lanes use separate producers rather than overlapping requests.
       const producer = this.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
@@ -591,13 +702,14 @@ export class KafkaBus implements Bus {
         await producer.disconnect().catch(() => undefined);
         throw mapKafkaError(e, 'connect producer');
       }
-      this.producer = producer;
+      this.producers[lane] = producer;
       return producer;
     })().catch((e: unknown) => {
-      this.producerReady = null;
+      this.producerReady.delete(lane);
       throw e;
     });
-    return this.producerReady;
+    this.producerReady.set(lane, ready);
+    return ready;
   }
 
   private connectedAdmin(): Promise<Admin> {

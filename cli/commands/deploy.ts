@@ -3,16 +3,18 @@
  *   slo-scout manifests registry [--json] [--out FILE]   deployment facts derived from the function registry
  *   slo-scout manifests knative [--out DIR] [...]        Knative Service + KafkaSource YAML per function
  *   slo-scout run-function NAME                          one event function consuming Kafka directly (no Knative)
- *   slo-scout run-collector otlp|log                     one collector (the chart's collector workloads)
+ *   slo-scout run-collector otlp|log|prometheus          one collector (the chart's collector workloads)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { startCollectors } from '../../collectors/index.js';
+import { startCollectors, startPrometheusCollector } from '../../collectors/index.js';
+import { prometheusCollectorName } from '../../collectors/prometheus.js';
+import { TOPICS } from '../../events/registry.js';
 import { deploymentRegistry } from '../../deploy/registry.js';
 import { KNATIVE_DEFAULTS, renderKnative } from '../../deploy/knative.js';
 import { functionByName, FUNCTIONS } from '../../functions/index.js';
-import { loadConfig } from '../../platform/config.js';
+import { ConfigError, loadConfig } from '../../platform/config.js';
 import { contextFor } from '../../platform/context.js';
 import { buildPorts } from '../../platform/ports.js';
 import { startLocalHost } from '../../runtime/hosts/local.js';
@@ -26,6 +28,49 @@ function waitForSignal(): Promise<string> {
     process.once('SIGINT', on('SIGINT'));
     process.once('SIGTERM', on('SIGTERM'));
   });
+}
+
+/**
+ * The long-running Prometheus collector: pulls every SLO_SCOUT_PROMETHEUS_INTERVAL until SIGTERM/SIGINT, then lets
+ * the pull in progress finish its window and checkpoint before exiting. Checkpoints and the inventory snapshot go to
+ * the object store, the inventory also to the database (migrated by `slo-scout migrate`, the chart's init container).
+ */
+async function runPrometheusCollector(io: CliIo): Promise<void> {
+  const cfg = loadConfig(process.env);
+  if (!cfg.prometheus)
+    throw new ConfigError(
+      'run-collector prometheus needs SLO_SCOUT_PROMETHEUS_URL (the Prometheus to pull from)',
+    );
+  const log = createLogger({ level: cfg.logLevel, name: 'collector-prometheus' });
+  const ports = await buildPorts(cfg, { needs: new Set(['objects', 'db']), log });
+  try {
+    // Embedded twins (no Kafka / PostgreSQL configured): nothing else creates the topic or the inventory table.
+    if (cfg.bus.kind === 'memory') {
+      const t = TOPICS.promSamples;
+      await ports.bus.ensureTopics([{ name: t.name, partitions: t.partitions, retentionMs: t.retentionMs }]);
+    }
+    if (cfg.database.kind === 'pglite') await ports.db?.migrate();
+    const c = await startPrometheusCollector({
+      bus: ports.bus,
+      objects: ports.objects!,
+      ...(ports.db ? { db: ports.db } : {}),
+      metrics: createMetrics(),
+      log,
+      name: prometheusCollectorName(cfg.prometheus.url),
+      url: cfg.prometheus.url,
+      intervalMs: cfg.prometheus.intervalMs,
+      opsPort: cfg.ports.api,
+      host: cfg.host,
+    });
+    io.out(
+      `collector prometheus up: pulling ${cfg.prometheus.url} every ${cfg.prometheus.intervalMs} ms, ops on :${c.opsPort}\n`,
+    );
+    const signal = await waitForSignal();
+    log.info('draining the prometheus collector', { signal });
+    await c.close();
+  } finally {
+    await ports.close();
+  }
 }
 
 function writeOut(path: string, text: string): void {
@@ -115,15 +160,19 @@ export function register(program: Command, io: CliIo): void {
 
   program
     .command('run-collector')
-    .description('Run one collector: otlp (OTLP gRPC :4317 + HTTP :4318) or log (Fluent Bit http :9880).')
-    .argument('<kind>', 'otlp or log')
+    .description(
+      'Run one collector: otlp (OTLP gRPC :4317 + HTTP :4318), log (Fluent Bit http :9880) or prometheus ' +
+        '(remote_read pulls from SLO_SCOUT_PROMETHEUS_URL every SLO_SCOUT_PROMETHEUS_INTERVAL; /metrics, ' +
+        '/healthz, /readyz on SLO_SCOUT_API_PORT).',
+    )
+    .argument('<kind>', 'otlp, log or prometheus')
     .action(async (kind: string) => {
-      if (kind === 'prometheus')
-        throw usageError(
-          'the long-running Prometheus remote_read collector is not part of this build; `slo-scout collect prometheus` does one-shot pulls',
-        );
+      if (kind === 'prometheus') {
+        await runPrometheusCollector(io);
+        return;
+      }
       if (kind !== 'otlp' && kind !== 'log')
-        throw usageError(`unknown collector "${kind}"; known: otlp, log`);
+        throw usageError(`unknown collector "${kind}"; known: otlp, log, prometheus`);
       const cfg = loadConfig(process.env);
       const log = createLogger({ level: cfg.logLevel, name: `collector-${kind}` });
       const ports = await buildPorts(cfg, { needs: new Set(['objects']), log });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../core/ports.js';
-import { mapKafkaError, PublishBatcher, type TopicBatch } from '../../adapters/bus/kafka.js';
+import { laneOf, mapKafkaError, PublishBatcher, type TopicBatch } from '../../adapters/bus/kafka.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -96,6 +96,69 @@ describe('PublishBatcher', () => {
     await b.flush();
     await p;
     expect(sent).toEqual(['x']);
+  });
+});
+
+describe('PublishBatcher lanes', () => {
+  it('sends on different lanes concurrently, one send per lane at a time, in order within a lane', async () => {
+    const sends: { lane: number; msgs: string[] }[] = [];
+    const inFlight = new Map<number, number>();
+    let maxPerLane = 0;
+    let maxTotal = 0;
+    const b = new PublishBatcher<string>(
+      async (x, lane) => {
+        inFlight.set(lane, (inFlight.get(lane) ?? 0) + 1);
+        maxPerLane = Math.max(maxPerLane, inFlight.get(lane)!);
+        maxTotal = Math.max(
+          maxTotal,
+          [...inFlight.values()].reduce((a, c) => a + c, 0),
+        );
+        await sleep(10);
+        sends.push({ lane, msgs: x.flatMap((t) => t.messages) });
+        inFlight.set(lane, inFlight.get(lane)! - 1);
+      },
+      1,
+      25,
+      3,
+    );
+    const adds: Promise<void>[] = [];
+    for (let i = 0; i < 12; i++) adds.push(b.add('t', [`m${i}`], 10, i % 3));
+    await Promise.all(adds);
+    expect(maxPerLane).toBe(1);
+    expect(maxTotal).toBeGreaterThan(1);
+    for (const lane of [0, 1, 2]) {
+      const mine = sends.filter((s) => s.lane === lane).flatMap((s) => s.msgs);
+      expect(mine).toEqual([0, 1, 2, 3].map((k) => `m${k * 3 + lane}`));
+    }
+  });
+
+  it('settles each add with its own lane: a failing lane does not fail the others', async () => {
+    const b = new PublishBatcher<string>(
+      async (_x, lane) => {
+        if (lane === 1) throw new Error('lane 1 down');
+      },
+      1,
+      1_000,
+      2,
+    );
+    const [a, c] = await Promise.allSettled([b.add('t', ['a'], 1, 0), b.add('t', ['c'], 1, 1)]);
+    expect(a.status).toBe('fulfilled');
+    expect(c.status).toBe('rejected');
+    expect(() => b.add('t', ['x'], 1, 2)).toThrow(/lane 2 out of range/);
+    await b.flush();
+  });
+
+  it('maps a key to a stable lane and spreads keys over lanes', () => {
+    expect(laneOf('checkout', 1)).toBe(0);
+    const lanes = new Set<number>();
+    for (let i = 0; i < 64; i++) {
+      const l = laneOf(`svc-${i}`, 4);
+      expect(l).toBe(laneOf(`svc-${i}`, 4));
+      expect(l).toBeGreaterThanOrEqual(0);
+      expect(l).toBeLessThan(4);
+      lanes.add(l);
+    }
+    expect(lanes.size).toBe(4);
   });
 });
 
