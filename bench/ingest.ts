@@ -267,7 +267,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         producers: kafkaProducers,
         compression: kafkaCompression,
       })
-    : new MemoryBus({ autoCreate: false });
+    : new MemoryBus({ autoCreate: false, retainRecords: 0 });
   const bus = brokers ? prefixedBus(rawBus, `${runId}.`) : rawBus;
   await bus.ensureTopics(
     ALL_TOPICS.map((t) => ({

@@ -62,7 +62,7 @@ export async function buildPorts(cfg: Config, opts: BuildOptions): Promise<Ports
   const bus: Bus =
     cfg.bus.kind === 'kafka'
       ? new KafkaBus({ brokers: cfg.bus.brokers, clientId: cfg.bus.clientId })
-      : new MemoryBus();
+      : new MemoryBus({ retainRecords: 0 }); // drop what every consumer group has committed: bounded memory for `up`
   closers.push(() => bus.close());
   const ports: Ports = {
     bus,
