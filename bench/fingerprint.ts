@@ -11,12 +11,19 @@
  *   in a Map (`baseline_split_lines_per_s`); `ratio_vs_split` = lines_per_s / baseline.
  * - `pii_recall`: Presidio recognizer test cases for the structured types (email, IP, credit card, phone, IBAN, US
  *   SSN): an expected span counts as recalled when the redacted text no longer contains it; `false_redactions` counts
- *   negative cases (expected_count 0) that were changed anyway.
+ *   negative cases (expected_count 0) that were changed anyway. Measured for the `default` profile (`pii_recall`)
+ *   and the `strict` profile (`pii_recall_strict`).
+ * - `pii_context`: Presidio's context sentences (context_sentences_tests.txt) for the structured types: the share of
+ *   sentences in which the expected placeholder appears (`my ssn is 078-051121` → `<SSN>`), per profile.
+ * - `loghub_redactions` / `loghub_redactions_strict`: Loghub lines changed per detector; `<PHONE>`, `<SSN>`,
+ *   `<CREDIT_CARD>`, `<IBAN>` there are false redactions of ordinary numbers (`numeric_false_redactions`), so the
+ *   cost of the strict profile is visible next to its recall. `redaction_profiles` sums both up side by side.
  */
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRedactor, TemplateMiner } from '../core/fingerprint/index.js';
+import { REDACTION_PROFILES, type RedactionProfile } from '../core/fingerprint/redact.js';
 
 interface Opts {
   shared: string;
@@ -182,8 +189,8 @@ function spanRedacted(original: string, redacted: string, span: [number, number]
   return count(redacted) < count(original);
 }
 
-export function piiRecall(file: string): Record<string, unknown> {
-  const redactor = createRedactor();
+export function piiRecall(file: string, profile: RedactionProfile = 'default'): Record<string, unknown> {
+  const redactor = createRedactor({ profile });
   const per: Record<
     string,
     { spans: number; recalled: number; negatives: number; false_redactions: number }
@@ -226,8 +233,11 @@ export function piiRecall(file: string): Record<string, unknown> {
  * lines changed per placeholder type. Every `<PHONE>`, `<SSN>`, `<CREDIT_CARD>` or `<IBAN>` here is a false redaction
  * of an ordinary number.
  */
-export function loghubRedactions(sets: readonly LabelledSet[]): Record<string, unknown> {
-  const redactor = createRedactor();
+export function loghubRedactions(
+  sets: readonly LabelledSet[],
+  profile: RedactionProfile = 'default',
+): Record<string, unknown> {
+  const redactor = createRedactor({ profile });
   const byType: Record<string, number> = {};
   const examples: string[] = [];
   let lines = 0;
@@ -254,13 +264,104 @@ export function loghubRedactions(sets: readonly LabelledSet[]): Record<string, u
   };
 }
 
+const CONTEXT_PLACEHOLDER: Record<string, string> = {
+  EMAIL_ADDRESS: '<EMAIL>',
+  IP_ADDRESS: '<IP>',
+  CREDIT_CARD: '<CREDIT_CARD>',
+  PHONE_NUMBER: '<PHONE>',
+  IBAN_CODE: '<IBAN>',
+  US_SSN: '<SSN>',
+};
+
+/**
+ * Presidio's context sentences: blocks of `ENTITY` then one sentence (`#` lines are comments). For the structured
+ * types: the share of sentences whose redaction holds the entity's placeholder.
+ */
+export function piiContext(file: string, profile: RedactionProfile = 'default'): Record<string, unknown> {
+  const redactor = createRedactor({ profile });
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
+  let total = 0;
+  let hit = 0;
+  const missed: string[] = [];
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const entity = lines[i]!;
+    if (!/^[A-Z][A-Z_]+$/.test(entity)) continue;
+    const sentence = lines[++i]!;
+    const placeholder = CONTEXT_PLACEHOLDER[entity];
+    if (placeholder === undefined) continue;
+    total++;
+    if (redactor.redact(sentence).text.includes(placeholder)) hit++;
+    else missed.push(`${entity}: ${sentence}`);
+  }
+  return { sentences: total, recalled: hit, recall: round(total ? hit / total : 1), missed };
+}
+
+function negativesChanged(recall: Record<string, unknown>): number {
+  let n = 0;
+  for (const v of Object.values(recall))
+    if (typeof v === 'object' && v !== null && 'false_redactions' in v)
+      n += (v as { false_redactions: number }).false_redactions;
+  return n;
+}
+
+/** Recall, false redactions and Loghub cost of every profile, side by side. */
+export function redactionProfiles(
+  piiFile: string,
+  contextFile: string,
+  sets: readonly LabelledSet[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const profile of REDACTION_PROFILES) {
+    const recall = existsSync(piiFile) ? piiRecall(piiFile, profile) : null;
+    const loghub = loghubRedactions(sets, profile);
+    const context = existsSync(contextFile) ? piiContext(contextFile, profile) : null;
+    out[profile] = {
+      pii_recall: recall ? recall['overall'] : null,
+      pii_missed: recall ? (recall['missed'] as string[]).length : null,
+      pii_negatives_changed: recall ? negativesChanged(recall) : null,
+      pii_context_recall: context ? context['recall'] : null,
+      loghub_lines_changed: loghub['lines_changed'],
+      loghub_numeric_false_redactions: loghub['numeric_false_redactions'],
+      loghub_lines_by_type: loghub['lines_by_type'],
+      recall,
+      context,
+      loghub,
+    };
+  }
+  return out;
+}
+
+/** The JSON keys of the redaction measures (shared by `--pii-only` and the full run). */
+function redactionReport(shared: string, sets: readonly LabelledSet[]): Record<string, unknown> {
+  const piiDir = join(shared, 'data', 'pii', 'presidio');
+  const piiFile = join(piiDir, 'recognizer_test_cases.jsonl');
+  const contextFile = join(piiDir, 'context_sentences_tests.txt');
+  const profiles = redactionProfiles(piiFile, contextFile, sets);
+  const full = (p: RedactionProfile): { recall: unknown; context: unknown; loghub: unknown } =>
+    profiles[p] as { recall: unknown; context: unknown; loghub: unknown };
+  const summary: Record<string, unknown> = {};
+  for (const p of REDACTION_PROFILES) {
+    const { recall: _r, context: _c, loghub: _l, ...rest } = profiles[p] as Record<string, unknown>;
+    summary[p] = rest;
+  }
+  return {
+    pii_recall: full('default').recall ?? 'presidio test cases not found',
+    pii_recall_strict: full('strict').recall ?? 'presidio test cases not found',
+    pii_context: Object.fromEntries(
+      REDACTION_PROFILES.map((p) => [p, full(p).context ?? 'presidio context sentences not found']),
+    ),
+    loghub_redactions: full('default').loghub,
+    loghub_redactions_strict: full('strict').loghub,
+    redaction_profiles: summary,
+  };
+}
+
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const o = parseArgs(args);
-  if (o.piiOnly) {
-    const dir = join(o.shared, 'data', 'loghub-2k');
-    const f = join(o.shared, 'data', 'pii', 'presidio', 'recognizer_test_cases.jsonl');
-    return { pii_recall: piiRecall(f), loghub_redactions: loghubRedactions(loadLoghub(dir, o.sets)) };
-  }
+  if (o.piiOnly) return redactionReport(o.shared, loadLoghub(join(o.shared, 'data', 'loghub-2k'), o.sets));
   const loghubDir = join(o.shared, 'data', 'loghub-2k');
   if (!existsSync(loghubDir)) throw new Error(`bench fingerprint: ${loghubDir} not found (use --shared DIR)`);
   const sets = loadLoghub(loghubDir, o.sets);
@@ -321,7 +422,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     bestMine = Math.max(bestMine, throughput(stream, mine));
     bestBoth = Math.max(bestBoth, throughput(stream, both));
   }
-  const piiFile = join(o.shared, 'data', 'pii', 'presidio', 'recognizer_test_cases.jsonl');
   return {
     ga,
     ga_avg: avg(ga),
@@ -342,7 +442,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     ratio_redacted_vs_split: round(bestBoth / bestSplit, 3),
     templates: miner.size,
     measurement: `best of ${rounds} passes over ${stream.length} lines after a ${warm.length}-line warm-up; one thread`,
-    pii_recall: existsSync(piiFile) ? piiRecall(piiFile) : 'presidio test cases not found',
-    loghub_redactions: loghubRedactions(sets),
+    ...redactionReport(o.shared, sets),
   };
 }

@@ -19,6 +19,20 @@
  * IPv4 rule: four dot-separated decimal octets, each 0-255 without leading zeros; not part of a longer dotted/word
  * run (so `1.2.3.4.5` and `a1.2.3.4` do not match); and not preceded by `v`/`V` or by the word `version`/`ver`
  * (optionally followed by `:`/`=`/spaces), because such strings are version numbers. `:port` suffixes stay.
+ *
+ * Profiles (`createRedactor({ profile })`) trade recall on context-free digit runs against keeping numeric ids:
+ * - `default`: a bare digit run is PII only with a strong format (separators, `+`, a trunk `0`, a card issuer prefix
+ *   with a valid Luhn digit) or with a context word shortly before it (`phone`, `tel`, `ssn`, `social security`,
+ *   `card` …). In logs, 9-11 digit runs are mostly ids, counters, byte sizes and epoch seconds: they stay, so
+ *   templates and labels keep their shape.
+ * - `strict`: additionally, without any context, (a) 10-digit national numbers (leading 2-9, or trunk `0` + 9
+ *   digits; a leading `1` stays because that is the shape of epoch seconds 2001-2033), 11-digit runs `1` + NANP or
+ *   Chinese mobile, (b) international groupings written without `+` (valid ITU country code, then 2-4 digit groups
+ *   with one space or dash separator: `44 20 7946 0958`, `49-30-901820`), (c) the weak SSN forms `AAA-GGSSSS`,
+ *   `AAAGG-SSSS` and bare 9-digit runs (SSA area/group/serial rules still apply). Cost: numeric ids, order numbers,
+ *   9-10 digit counters and sizes that happen to fit become `<PHONE>`/`<SSN>`: templates lose those values and
+ *   look-alikes are redacted. Choose it when recall matters more than keeping numeric ids (e.g. free-text user
+ *   input, support tickets); `npm run bench -- fingerprint` reports the recall and the Loghub cost of both.
  */
 import type { Attrs, AttrValue } from '../otlp/model.js';
 
@@ -30,6 +44,7 @@ export interface RedactionResult {
 }
 
 export interface Redactor {
+  readonly profile: RedactionProfile;
   /** Detector names in the order they run (built-ins that are not disabled, then custom ones). */
   readonly names: readonly string[];
   redact(text: string): RedactionResult;
@@ -37,7 +52,13 @@ export interface Redactor {
   redactAttrs(attrs: Attrs): { attrs: Attrs; counts: RedactionCounts };
 }
 
+/** See the file header: `default` keeps context-free digit runs, `strict` trades numeric ids for recall. */
+export type RedactionProfile = 'default' | 'strict';
+export const REDACTION_PROFILES: readonly RedactionProfile[] = ['default', 'strict'];
+
 export interface RedactorConfig {
+  /** `default` (when omitted) or `strict`; see the file header for the trade-off. */
+  readonly profile?: RedactionProfile;
   /** Extra detectors; the placeholder is `<NAME>` with the name upper-cased. Patterns must not match ''. */
   readonly custom?: readonly { name: string; pattern: string; flags?: string }[];
   /** Built-in detector names to switch off (see BUILTIN_DETECTORS). */
@@ -169,12 +190,16 @@ function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** Card brand by issuer prefix and length (Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay, Maestro). */
-function cardPrefixOk(d: string): boolean {
+/**
+ * Card brand by issuer prefix and length (Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay, Maestro, UATP).
+ * Exported for tests.
+ */
+export function cardPrefixOk(d: string): boolean {
   const n = d.length;
   const p2 = Number(d.slice(0, 2));
   const p3 = Number(d.slice(0, 3));
   const p4 = Number(d.slice(0, 4));
+  if (d[0] === '1') return n === 15; // UATP (airline cards): issuer prefix 1, 15 digits
   if (d[0] === '4') return n === 13 || n === 16 || n === 19; // Visa
   if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16; // Mastercard
   if (p2 === 34 || p2 === 37) return n === 15; // Amex
@@ -261,13 +286,6 @@ function hasContext(re: RegExp, input: string, offset: number): boolean {
   return re.test(nl >= 0 ? w.slice(nl + 1) : w);
 }
 
-/** A space-separated `AAA GG SSSS` inside a longer run of numbers (a table row, counters) is not an SSN. */
-function ssnSpacedLooksNumeric(input: string, offset: number, m: string): boolean {
-  const prev = input.slice(Math.max(0, offset - 2), offset);
-  const next = input.slice(offset + m.length, offset + m.length + 2);
-  return /\d\s$/.test(prev) || /^\s\d/.test(next);
-}
-
 /**
  * True when the candidate continues a longer grouped code: the token before it is an alphanumeric block with a digit
  * followed by the candidate's own separator (`BE71 0961 2345 6760`, `A-1234-555-0132`).
@@ -280,6 +298,46 @@ function partOfLongerCode(input: string, offset: number, sep: string): boolean {
   if (block.length < 2 || block.length > 6 || !/\d/.test(block)) return false;
   return a === 0 || /[\s:=(]/.test(input[a - 1]!) || input[a - 1] === sep;
 }
+
+/** ITU-T E.164 country codes: 1 and 7, the assigned two-digit codes, and the two-digit prefixes of three-digit codes. */
+const CC2 = new Set([
+  20, 27, 30, 31, 32, 33, 34, 36, 39, 40, 41, 43, 44, 45, 46, 47, 48, 49, 51, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62,
+  63, 64, 65, 66, 81, 82, 84, 86, 90, 91, 92, 93, 94, 95, 98,
+]); // prettier-ignore
+const CC3_PREFIX = new Set([
+  21, 22, 23, 24, 25, 26, 29, 35, 37, 38, 42, 50, 59, 67, 68, 69, 80, 85, 87, 88, 96, 97, 99,
+]);
+
+export function countryCodeValid(cc: string): boolean {
+  if (cc.length === 1) return cc === '1' || cc === '7';
+  if (cc[0] === '0') return false;
+  if (cc.length === 2) return CC2.has(Number(cc));
+  return cc.length === 3 && CC3_PREFIX.has(Number(cc.slice(0, 2)));
+}
+
+/**
+ * Digits right before or after the candidate, across one space: one column of a row of numbers (a table row,
+ * counters), not an SSN or a phone number written with spaces.
+ */
+function numericNeighbours(input: string, offset: number, m: string): boolean {
+  const prev = input.slice(Math.max(0, offset - 2), offset);
+  const next = input.slice(offset + m.length, offset + m.length + 2);
+  return /\d\s$/.test(prev) || /^\s\d/.test(next);
+}
+
+/**
+ * strict profile: a context-free digit run that is a national phone number. 10 digits: leading 2-9 (a national
+ * number without trunk prefix) or trunk 0 + non-zero (FR, NL, AU …); a leading 1 is left alone (epoch seconds).
+ * 11 digits: 1 + a NANP number, or a Chinese mobile (1[3-9] + 9); trunk-0 numbers are already default.
+ */
+function strictNationalRun(d: string): boolean {
+  if (d.length === 10) return d[0] !== '1' && !(d[0] === '0' && d[1] === '0');
+  if (d.length !== 11 || d[0] !== '1') return false;
+  return d[1]! >= '3' || (d[1] === '2' && d[4]! >= '2');
+}
+
+/** `CC NPA NXX XXXX` / `CC-NPA-NXX-XXXX`: an E.164 number written without `+`, NANP-shaped national part. */
+const CC_NANP = /^([1-9]\d{0,2})([ -])\d{3}\2\d{3}\2\d{4}$/;
 
 /** Well-known invalid / advertised sample SSNs (Woolworth wallet card, SSA advertising). */
 const INVALID_SSNS = new Set(['078051120', '219099999']);
@@ -348,7 +406,8 @@ const SECRET_WORDS_STRONG =
 const SECRET_WORDS_WEAK =
   'token|api[_-]?key|apikey|access[_-]?key|auth(?:[_-]?key)?|pwd|session[_-]?(?:id|key)|signature|sig';
 
-function builtinDetectors(): Detector[] {
+function builtinDetectors(profile: RedactionProfile): Detector[] {
+  const strict = profile === 'strict';
   const strongKey = new RegExp(`^(?:${SECRET_WORDS_STRONG})$`, 'i');
   return [
     {
@@ -485,7 +544,9 @@ function builtinDetectors(): Detector[] {
       name: 'ssn',
       placeholder: '<SSN>',
       // AAA-GG-SSSS with one consistent separator (dash, dot or space) is a strong format; a bare 9-digit run or an
-      // odd grouping (AAA-GGSSSS, AAAGG-SSSS) counts only with SSN context before it (`ssn`, `social security`).
+      // odd grouping (AAA-GGSSSS, AAAGG-SSSS) counts only with SSN context before it (`ssn`, `social security`),
+      // or, in the strict profile, also without context when its separators are dashes or nothing (`078-051121`,
+      // `07805-1121`, `078051121`; dotted/spaced odd groupings stay: decimals, columns of numbers).
       re: /(?<![\w.-])(\d{3})([-. ]?)(\d{2})([-. ]?)(\d{4})(?![\w-]|\.\d)/g,
       gate: (f) => f.digits >= 9,
       replace: (m, g, offset, input) => {
@@ -500,10 +561,11 @@ function builtinDetectors(): Detector[] {
         if (strong)
           return g[1] === ' ' &&
             !hasContext(SSN_CONTEXT, input, offset) &&
-            ssnSpacedLooksNumeric(input, offset, m)
+            numericNeighbours(input, offset, m)
             ? null
             : '<SSN>';
-        return hasContext(SSN_CONTEXT, input, offset) ? '<SSN>' : null;
+        if (hasContext(SSN_CONTEXT, input, offset)) return '<SSN>';
+        return strict && (g[1] === '' || g[1] === '-') && (g[3] === '' || g[3] === '-') ? '<SSN>' : null;
       },
     },
     {
@@ -511,12 +573,16 @@ function builtinDetectors(): Detector[] {
       placeholder: '<PHONE>',
       // 1. International: +CC then 6-14 more digits with optional single separators / one pair of parentheses.
       // 2. NANP with separators: (NPA) NXX-XXXX, NPA-NXX-XXXX, NPA.NXX.XXXX, optional leading 1.
-      // 3. National format with trunk prefix 0, grouped: 0917 123 4567, 0 (917) 123 4567, 09-7625400, 090-1234-5678.
+      // 3. National format with trunk prefix 0, grouped: 0917 123 4567, 0 (917) 123 4567, 09-7625400, 090-1234-5678;
+      //    the groups share one separator, so a list (`052 5552606 074-7111234`) yields one candidate per number.
       // 4. National format with trunk prefix 0, ungrouped: 0 + non-zero + 9 digits (11 digits: 09171234567).
       // 5. 3-3-2-2 grouping with one separator: 532 123 45 67.
-      // 6. Any other 10-11 digit run only with phone context before it (phone, tel, mobile, cell, call, fax, number).
-      // Plain digit runs without context never match.
-      re: /(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){1,5}[ .-]?\d{2,4}(?![\w]|[.-]\w)|(?<![\d.+])(?:1[ .-])?(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w]|[.-]\w)|(?<![\w.+-])0(?:[ .-]?\(\d{1,4}\)|\d{1,4}|[ .-]\d{1,4})(?:[ .-]\d{2,8}){1,4}(?![\w]|[.-]\w)|(?<![\w.+-])0[1-9]\d{9}(?![\w]|[.-]\w)|(?<![\w.+-])[2-9]\d{2}([ .-])\d{3}\1\d{2}\1\d{2}(?![\w]|[.-]\w)|(?<![\w.+-])\d{10,11}(?![\w]|[.-]\w)/g,
+      // 6. E.164 without `+`: a valid country code, then a NANP-shaped number, one space or dash separator
+      //    (`91-415-555-0132`, `1 800 555 1234`).
+      // 7. Any other 10-11 digit run only with phone context before it (phone, tel, mobile, cell, call, fax, number);
+      //    in the strict profile also national-number-shaped runs without context (strictNationalRun).
+      // Plain digit runs without context never match in the default profile.
+      re: /(?<![\w+])\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){1,5}[ .-]?\d{2,4}(?![\w]|[.-]\w)|(?<![\d.+])(?:1[ .-])?(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}(?![\w]|[.-]\w)|(?<![\w.+-])0(?:[ .-]?\(\d{1,4}\)|\d{1,4}|[ .-]\d{1,4})([ .-])\d{2,8}(?:\1\d{2,8}){0,3}(?![\w]|[.-]\w)|(?<![\w.+-])0[1-9]\d{9}(?![\w]|[.-]\w)|(?<![\w.+-])[2-9]\d{2}([ .-])\d{3}\2\d{2}\2\d{2}(?![\w]|[.-]\w)|(?<![\w.+-])[1-9]\d{0,2}([ -])[2-9]\d{2}\3[2-9]\d{2}\3\d{4}(?![\w]|[.-]\w)|(?<![\w.+-])\d{10,11}(?![\w]|[.-]\w)/g,
       gate: (f) => (f.plus > 0 && f.digits >= 8) || f.digits >= 9,
       replace: (m, _g, offset, input) => {
         const d = m.replace(/\D/g, '');
@@ -525,6 +591,12 @@ function builtinDetectors(): Detector[] {
           if (d.length < 8 || d.length > 15) return null;
           if ((m.match(/\(/g)?.length ?? 0) !== (m.match(/\)/g)?.length ?? 0)) return null;
           return '<PHONE>';
+        }
+        const cc = CC_NANP.exec(m);
+        if (cc && !(cc[1] === '1' && cc[2] === '-')) {
+          // `1-NPA-NXX-XXXX` keeps the NANP path below (unchanged); others: country code + NANP number.
+          if (!countryCodeValid(cc[1]!)) return null;
+          return cc[2] === ' ' && numericNeighbours(input, offset, m) ? null : '<PHONE>';
         }
         const seps = new Set(
           m
@@ -537,7 +609,8 @@ function builtinDetectors(): Detector[] {
         if (seps.size === 1 && partOfLongerCode(input, offset, [...seps][0]!)) return null;
         if (/^\d+$/.test(m)) {
           if (m.length === 11 && m[0] === '0' && m[1] !== '0') return '<PHONE>';
-          return hasContext(PHONE_CONTEXT, input, offset) ? '<PHONE>' : null;
+          if (hasContext(PHONE_CONTEXT, input, offset)) return '<PHONE>';
+          return strict && strictNationalRun(m) ? '<PHONE>' : null;
         }
         const nanpShape = /^\d{3}([.-])\d{3}\1\d{4}$/.test(m); // NNN-NNN-NNNN: the NANP rules decide
         if (m[0] === '0' && !m.includes(')') && !/^0\d{0,4}[ .-]/.test(m)) return null;
@@ -558,6 +631,26 @@ function builtinDetectors(): Detector[] {
         return '<PHONE>';
       },
     },
+    ...(strict
+      ? [
+          {
+            name: 'phone',
+            placeholder: '<PHONE>',
+            // strict: international grouping without `+` (b in the header): country code, then a first group of
+            // 1-5 digits and 1-3 more groups of 2-8 digits, one space or dash separator, not followed by another
+            // group. NANP-shaped ones are already default (phone alternative 6).
+            re: /(?<![\w.+-])([1-9]\d{0,2})([ -])\d{1,5}(?:\2\d{2,8}){1,3}(?![\w]|[.-]\w|\2\d)/g,
+            gate: (f: Features) => f.digits >= 9 && f.sepGroups >= 1,
+            replace: (m: string, g: string[], offset: number, input: string) => {
+              if (!countryCodeValid(g[0] ?? '')) return null;
+              const d = m.replace(/\D/g, '');
+              const national = d.length - (g[0] ?? '').length;
+              if (national < 7 || national > 12 || /^(\d)\1+$/.test(d)) return null;
+              return g[1] === ' ' && numericNeighbours(input, offset, m) ? null : '<PHONE>';
+            },
+          } satisfies Detector,
+        ]
+      : []),
     {
       name: 'ipv6',
       placeholder: '<IP>',
@@ -636,7 +729,13 @@ export function createRedactor(config: RedactorConfig = {}): Redactor {
       );
     }
   }
-  const detectors = builtinDetectors().filter((d) => !disabled.has(d.name));
+  const profile = config.profile ?? 'default';
+  if (!REDACTION_PROFILES.includes(profile)) {
+    throw new Error(
+      `redactor config: unknown profile '${String(profile)}' (known: ${REDACTION_PROFILES.join(', ')})`,
+    );
+  }
+  const detectors = builtinDetectors(profile).filter((d) => !disabled.has(d.name));
   for (const c of config.custom ?? []) {
     if (!/^[a-z][a-z0-9_]{0,63}$/.test(c.name)) {
       throw new Error(`redactor config: custom detector name '${c.name}' must match ^[a-z][a-z0-9_]{0,63}$`);
@@ -700,7 +799,7 @@ export function createRedactor(config: RedactorConfig = {}): Redactor {
     return { attrs: out, counts };
   }
 
-  return { names: [...new Set(detectors.map((d) => d.name))], redact, redactAttrs };
+  return { profile, names: [...new Set(detectors.map((d) => d.name))], redact, redactAttrs };
 }
 
 /** Adds `b` into `a` (mutates and returns `a`). */
