@@ -38,6 +38,8 @@ export interface Config {
   readonly host: string;
   /** Long-running Prometheus remote_read collector; present only when SLO_SCOUT_PROMETHEUS_URL is set. */
   readonly prometheus?: { readonly url: string; readonly intervalMs: number };
+  /** A policy file for the Policy Guard (platform/platform.ts uploads it where the policy stage reads it). */
+  readonly policyFile?: string;
 }
 
 interface Var {
@@ -130,6 +132,11 @@ export const CONFIG_VARS: readonly Var[] = [
     default: '30s',
     help: 'How often the Prometheus collector pulls (e.g. 30s, 1m, 1m30s; a bare number is seconds)',
   },
+  {
+    name: 'SLO_SCOUT_POLICY_FILE',
+    default: '(unset: the built-in policy)',
+    help: 'Policy Guard policy (YAML/JSON); uploaded to the object store as policy/policy.yaml at start',
+  },
 ];
 
 /** A Prometheus-style duration (1h30m, 45s, 500ms; a bare number is seconds) in ms; null when malformed or 0. */
@@ -219,6 +226,7 @@ export function loadConfig(
       api: port(env, 'SLO_SCOUT_API_PORT', 8000),
     },
     host: get('SLO_SCOUT_HOST') ?? '127.0.0.1',
+    ...(get('SLO_SCOUT_POLICY_FILE') !== undefined ? { policyFile: get('SLO_SCOUT_POLICY_FILE')! } : {}),
   };
   const promUrl = get('SLO_SCOUT_PROMETHEUS_URL');
   if (promUrl !== undefined) {

@@ -3,7 +3,7 @@
  * `slo-scout demo` and `slo-scout up` run this; with Kafka/PostgreSQL/S3/Milvus configured it runs the same code
  * against real infrastructure.
  */
-import type { Logger, ObjectInfo } from '../core/ports.js';
+import type { Logger, ObjectInfo, ObjectStore } from '../core/ports.js';
 import { ALL_TOPICS, CE_SOURCE } from '../events/registry.js';
 import { s3NotificationFor } from '../adapters/objects/archive-keys.js';
 import { FUNCTIONS } from '../functions/index.js';
@@ -14,7 +14,10 @@ import { createKnativeServer } from '../runtime/hosts/knative.js';
 import { createLogger, createMetrics } from '../runtime/observability.js';
 import { publishEvent } from '../runtime/publish.js';
 import type { EventStage, HttpStage, PortName, StageContext } from '../runtime/stage.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
+import { readFile } from 'node:fs/promises';
+import { parsePolicyText } from '../core/policy/index.js';
+import { POLICY_KEY } from '../functions/policy.js';
 import { buildPorts, stageContext, type Ports } from './ports.js';
 
 export interface Platform {
@@ -35,6 +38,20 @@ export interface PlatformOptions {
   readonly log?: Logger;
   /** Start the collectors (default true). */
   readonly collectors?: boolean;
+}
+
+/** Validates a policy file and puts it where the policy stage reads it (functions/policy.ts POLICY_KEY). */
+async function installPolicy(file: string, objects: ObjectStore): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`SLO_SCOUT_POLICY_FILE ${file} cannot be read: ${(e as Error).message}`);
+  }
+  const parsed = parsePolicyText(text);
+  if (!parsed.ok)
+    throw new ConfigError(`SLO_SCOUT_POLICY_FILE ${file} is not a valid policy: ${parsed.error}`);
+  await objects.put(POLICY_KEY, new TextEncoder().encode(text), { contentType: 'application/yaml' });
 }
 
 export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Promise<Platform> {
@@ -63,6 +80,7 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
       const report = await ports.db.migrate();
       log.info('database migrated', { applied: report.applied.length, skipped: report.skipped.length });
     }
+    if (cfg.policyFile) await installPolicy(cfg.policyFile, ports.objects!);
     await ports.bus.ensureTopics(
       ALL_TOPICS.map((t) => ({
         name: t.name,
