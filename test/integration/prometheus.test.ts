@@ -47,26 +47,30 @@ function key(labels: Record<string, string>): string {
   return JSON.stringify(Object.entries(labels).sort());
 }
 
-async function waitForData(): Promise<number> {
-  // The self-scrape runs every 5 s; make sure there are at least a few scrapes' worth of history.
-  for (let i = 0; i < 60; i++) {
-    const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent('count_over_time(up[1m])')}`);
+/**
+ * Waits until the self-scrape (every 5 s) has `seconds` of history: a freshly started server (as in CI) has none, and
+ * the reads below look back that far.
+ */
+async function waitForData(seconds = 20): Promise<number> {
+  const range = `${Math.ceil(seconds / 60) + 1}m`;
+  for (let i = 0; i < 100; i++) {
+    const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(`count_over_time(up[${range}])`)}`);
     const j = (await r.json()) as { data: { result: { value: [number, string] }[] } };
     const n = Number(j.data.result[0]?.value[1] ?? 0);
-    if (n >= 4) return Date.now();
+    if (n * 5 >= seconds) return Date.now();
     await new Promise((res) => setTimeout(res, 2000));
   }
-  throw new Error('Prometheus has no self-scrape history after 2 minutes');
+  throw new Error(`Prometheus has less than ${seconds} s of self-scrape history after 200 s`);
 }
 
-describe('Prometheus remote read (real server)', () => {
+describe('Prometheus remote read (real server)', { timeout: 240_000 }, () => {
   it('is reachable', async () => {
     await assertReachable('prometheus');
   });
 
   for (const mode of ['samples', 'chunks'] as RemoteReadMode[]) {
     it(`${mode}: samples equal what /api/v1/query returns for the same series and range`, async () => {
-      await waitForData();
+      await waitForData(110);
       // A settled range: older than the scrape interval, so both reads see the same data.
       const endMs = Math.floor(Date.now() / 1000) * 1000 - 15_000;
       const startMs = endMs - 90_000 + 1;
@@ -96,7 +100,8 @@ describe('Prometheus remote read (real server)', () => {
   }
 
   it('the collector publishes SampleBatches per window and resumes from its checkpoint without gaps or repeats', async () => {
-    await waitForData();
+    // Its first windows start 120 s in the past.
+    await waitForData(135);
     const bus = new MemoryBus({ autoCreate: false });
     await bus.ensureTopics(
       ALL_TOPICS.map((t) => ({ name: t.name, partitions: 3, retentionMs: t.retentionMs })),
