@@ -1,6 +1,6 @@
 /**
  * Every rendered manifest validated against strict JSON schemas from ../shared/k8s-schemas (Kubernetes 1.34 and the
- * CRDs), and cfn-lint on the synthesized CloudFormation template. Needs ../shared (or SLO_SCOUT_SHARED) and cfn-lint
+ * CRDs), and cfn-lint on the synthesized CloudFormation template. Needs ../shared (or SLO_SCOUT_SHARED_DIR) and cfn-lint
  * on PATH; either missing fails the run.
  */
 import { spawnSync } from 'node:child_process';
@@ -24,11 +24,11 @@ import {
   type Manifest,
 } from '../deploy/helm.js';
 
-const SHARED = resolve(process.env['SLO_SCOUT_SHARED'] ?? join(ROOT, '..', 'shared'));
+const SHARED = resolve(process.env['SLO_SCOUT_SHARED_DIR'] ?? join(ROOT, '..', 'shared'));
 const SCHEMAS = join(SHARED, 'k8s-schemas');
 if (!existsSync(join(SCHEMAS, 'k8s-v1.34.0')))
   throw new Error(
-    `Kubernetes schemas not found at ${SCHEMAS}: put the shared folder beside the repo or set SLO_SCOUT_SHARED`,
+    `Kubernetes schemas not found at ${SCHEMAS}: put the shared folder beside the repo or set SLO_SCOUT_SHARED_DIR`,
   );
 
 type Schema = Record<string, unknown>;
