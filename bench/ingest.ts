@@ -7,10 +7,15 @@
  * - OTLP gRPC and OTLP/HTTP (protobuf) into the collector, published to the bus (Kafka when SLO_SCOUT_KAFKA_BROKERS is
  *   set, on run-unique topic names so nothing else consumes them; the in-memory bus otherwise);
  * - Forward protocol (PackedForward with chunk acks) into the log collector.
- * The load generator runs in a worker thread, so the server side owns the main event loop (one core).
+ *
+ * The load generator runs in a child process (this same module, forked), so the benchmark process holds only the
+ * servers (and the bus client). Each phase is measured twice: wall-clock throughput as the client sees it, and
+ * throughput per CPU second the server process spent (process.cpuUsage() user+system across all its threads,
+ * between the client's "go" and its result) — "per core". The per-core figure excludes the CPU the load generator
+ * and a co-located broker take, which on a small shared machine otherwise skews the wall ratio.
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { connect } from 'node:net';
+import { fork, type ChildProcess } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +32,9 @@ import { ALL_TOPICS } from '../events/registry.js';
 import { rawExportService, startOtlpCollector } from '../collectors/otlp.js';
 import { startForwardCollector } from '../collectors/forward.js';
 
+/** Set in the forked load generator's environment; the module then runs as the client instead of the bench. */
+const LOADGEN_ENV = 'SLO_SCOUT_INGEST_BENCH_LOADGEN';
+
 type Target = 'grpc' | 'http' | 'forward';
 interface LoadJob {
   readonly target: Target;
@@ -42,13 +50,21 @@ interface LoadResult {
   readonly seconds: number;
 }
 
-// ---- load generator (worker thread) ----------------------------------------------------------------------------------
+// ---- load generator (child process) ---------------------------------------------------------------------------------
 
-async function runLoad(job: LoadJob): Promise<LoadResult> {
-  const deadline = performance.now() + job.seconds * 1000;
+interface PreparedLoad {
+  /** Runs the load for job.seconds from now. */
+  readonly start: () => Promise<LoadResult>;
+  readonly cleanup: () => void;
+}
+
+/**
+ * Connects and warms up (one request per gRPC channel / HTTP connection, TCP connect for Forward) so that the
+ * measured window holds only steady-state traffic, then returns the function that runs the timed load.
+ */
+async function prepareLoad(job: LoadJob): Promise<PreparedLoad> {
   let requests = 0;
   let errors = 0;
-  const started = performance.now();
   if (job.target === 'grpc') {
     const Client = grpc.makeGenericClientConstructor(rawExportService('traces'), 'Export');
     const clients = Array.from(
@@ -61,101 +77,190 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
         },
     );
     const bufs = job.bodies.map((b) => Buffer.from(b));
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: job.concurrency }, async (_, i) => {
-        const c = clients[i % clients.length]!;
-        while (performance.now() < deadline) {
-          const buf = bufs[next++ % bufs.length]!;
-          const e = await new Promise<grpc.ServiceError | null>((r) => c.Export(buf, r));
-          if (e) errors++;
-          else requests++;
-        }
-      }),
-    );
-    for (const c of clients) c.close();
-  } else if (job.target === 'http') {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: job.concurrency }, async () => {
-        while (performance.now() < deadline) {
-          const res = await fetch(`http://127.0.0.1:${job.port}/v1/traces`, {
-            method: 'POST',
-            body: job.bodies[next++ % job.bodies.length]!,
-            headers: { 'content-type': 'application/x-protobuf' },
-          });
-          await res.arrayBuffer();
-          if (res.status === 200) requests++;
-          else errors++;
-        }
-      }),
-    );
-  } else {
-    // Forward: each connection keeps up to 4 chunks in flight and counts acks.
-    const packr = new Packr({ useRecords: false });
-    const entries = job.bodies.map((b) => Buffer.from(b));
-    let next = 0;
-    await Promise.all(
-      Array.from(
-        { length: job.concurrency },
-        (_, ci) =>
-          new Promise<void>((resolve) => {
-            const s = connect(job.port, '127.0.0.1');
-            let inflight = 0;
-            let seq = 0;
-            let buf = Buffer.alloc(0);
-            const send = () => {
-              while (inflight < 4 && performance.now() < deadline) {
-                const chunk = `c${ci}-${seq++}`;
-                const entriesBuf = entries[next++ % entries.length]!;
-                s.write(packr.pack(['bench.logs', entriesBuf, { chunk, size: 0 }]));
-                inflight++;
-              }
-              if (inflight === 0) {
-                s.end();
-                resolve();
-              }
-            };
-            s.on('connect', send);
-            s.on('data', (d: Buffer) => {
-              buf = Buffer.concat([buf, d]);
-              // Each ack is a small fixmap {ack: "..."}; count complete ones.
-              let vals: unknown[];
-              try {
-                vals = packr.unpackMultiple(buf) as unknown[];
-                buf = Buffer.alloc(0);
-              } catch {
-                return;
-              }
-              requests += vals.length;
-              inflight -= vals.length;
-              send();
-            });
-            s.on('error', () => {
-              errors++;
-              resolve();
-            });
-            s.on('close', () => resolve());
+    const call = (c: (typeof clients)[number], buf: Buffer) =>
+      new Promise<grpc.ServiceError | null>((r) => c.Export(buf, r));
+    for (const c of clients) {
+      const e = await call(c, bufs[0]!);
+      if (e) throw new Error(`load generator warm-up failed: ${e.message}`);
+    }
+    return {
+      start: async () => {
+        const started = performance.now();
+        const deadline = started + job.seconds * 1000;
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: job.concurrency }, async (_, i) => {
+            const c = clients[i % clients.length]!;
+            while (performance.now() < deadline) {
+              if (await call(c, bufs[next++ % bufs.length]!)) errors++;
+              else requests++;
+            }
           }),
-      ),
-    );
+        );
+        return { requests, errors, seconds: (performance.now() - started) / 1000 };
+      },
+      cleanup: () => clients.forEach((c) => c.close()),
+    };
   }
-  return { requests, errors, seconds: (performance.now() - started) / 1000 };
+  if (job.target === 'http') {
+    const post = async (body: Uint8Array) => {
+      const res = await fetch(`http://127.0.0.1:${job.port}/v1/traces`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/x-protobuf' },
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    const warm = await Promise.all(Array.from({ length: job.concurrency }, () => post(job.bodies[0]!)));
+    if (warm.some((st) => st !== 200))
+      throw new Error(`load generator warm-up failed: HTTP ${warm.join(',')}`);
+    return {
+      start: async () => {
+        const started = performance.now();
+        const deadline = started + job.seconds * 1000;
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: job.concurrency }, async () => {
+            while (performance.now() < deadline) {
+              if ((await post(job.bodies[next++ % job.bodies.length]!)) === 200) requests++;
+              else errors++;
+            }
+          }),
+        );
+        return { requests, errors, seconds: (performance.now() - started) / 1000 };
+      },
+      cleanup: () => undefined,
+    };
+  }
+  // Forward: each connection keeps up to 4 chunks in flight and counts acks.
+  const packr = new Packr({ useRecords: false });
+  const entries = job.bodies.map((b) => Buffer.from(b));
+  const sockets = await Promise.all(
+    Array.from(
+      { length: job.concurrency },
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const s = connect(job.port, '127.0.0.1');
+          s.once('connect', () => resolve(s));
+          s.once('error', reject);
+        }),
+    ),
+  );
+  return {
+    start: async () => {
+      const started = performance.now();
+      const deadline = started + job.seconds * 1000;
+      let next = 0;
+      await Promise.all(
+        sockets.map(
+          (s, ci) =>
+            new Promise<void>((resolve) => {
+              let inflight = 0;
+              let seq = 0;
+              let buf = Buffer.alloc(0);
+              const send = () => {
+                while (inflight < 4 && performance.now() < deadline) {
+                  const chunk = `c${ci}-${seq++}`;
+                  const entriesBuf = entries[next++ % entries.length]!;
+                  s.write(packr.pack(['bench.logs', entriesBuf, { chunk, size: 0 }]));
+                  inflight++;
+                }
+                if (inflight === 0) {
+                  s.end();
+                  resolve();
+                }
+              };
+              s.on('data', (d: Buffer) => {
+                buf = Buffer.concat([buf, d]);
+                // Each ack is a small fixmap {ack: "..."}; count complete ones.
+                let vals: unknown[];
+                try {
+                  vals = packr.unpackMultiple(buf) as unknown[];
+                  buf = Buffer.alloc(0);
+                } catch {
+                  return;
+                }
+                requests += vals.length;
+                inflight -= vals.length;
+                send();
+              });
+              s.on('error', () => {
+                errors++;
+                resolve();
+              });
+              s.on('close', () => resolve());
+              send();
+            }),
+        ),
+      );
+      return { requests, errors, seconds: (performance.now() - started) / 1000 };
+    },
+    cleanup: () => sockets.forEach((s) => s.destroy()),
+  };
 }
 
-if (!isMainThread && parentPort) {
-  const job = workerData as LoadJob;
-  void runLoad(job).then((r) => parentPort!.postMessage(r));
+type ToChild = { readonly type: 'job'; readonly job: LoadJob } | { readonly type: 'go' };
+type FromChild =
+  | { readonly type: 'ready' }
+  | { readonly type: 'result'; readonly result: LoadResult }
+  | { readonly type: 'error'; readonly message: string };
+
+if (process.env[LOADGEN_ENV] === '1' && process.send) {
+  const reply = (m: FromChild) => process.send!(m);
+  let prepared: PreparedLoad | null = null;
+  process.on('message', (m: ToChild) => {
+    if (m.type === 'job') {
+      prepareLoad(m.job).then(
+        (p) => {
+          prepared = p;
+          reply({ type: 'ready' });
+        },
+        (e: unknown) => reply({ type: 'error', message: (e as Error).message }),
+      );
+    } else if (prepared) {
+      const p = prepared;
+      void p.start().then((result) => {
+        process.send!({ type: 'result', result } satisfies FromChild, () => {
+          p.cleanup();
+          process.disconnect();
+        });
+      });
+    }
+  });
 }
 
-function load(job: LoadJob): Promise<LoadResult> {
+/** One phase as measured from the server side: the client's result plus the server process's CPU time. */
+interface Measured extends LoadResult {
+  /** User + system CPU seconds of this (server) process, all threads, between "go" and the client's result. */
+  readonly serverCpuSeconds: number;
+}
+
+function load(job: LoadJob): Promise<Measured> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(fileURLToPath(import.meta.url), { workerData: job });
-    w.once('message', (m: LoadResult) => {
-      resolve(m);
-      void w.terminate();
+    const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
+      env: { ...process.env, [LOADGEN_ENV]: '1' },
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    w.once('error', reject);
+    let cpu0: NodeJS.CpuUsage | null = null;
+    child.on('message', (m: FromChild) => {
+      if (m.type === 'ready') {
+        cpu0 = process.cpuUsage();
+        child.send({ type: 'go' } satisfies ToChild);
+      } else if (m.type === 'result') {
+        const d = process.cpuUsage(cpu0 ?? undefined);
+        resolve({ ...m.result, serverCpuSeconds: (d.user + d.system) / 1e6 });
+      } else {
+        child.kill();
+        reject(new Error(`load generator: ${m.message}`));
+      }
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`load generator exited with code ${code}`));
+    });
+    child.send({ type: 'job', job } satisfies ToChild);
   });
 }
 
@@ -297,14 +402,24 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       `(${body.length} bytes), bus=${brokers ? 'kafka' : 'memory'}, archive=${archive}\n`,
   );
   try {
-    // Ceiling and collector phases alternate for `rounds` rounds; the best round of each counts, which damps the
-    // noise of a shared machine without favouring either side.
+    // Ceiling and collector phases alternate for `rounds` rounds; the best round of each side counts (separately for
+    // wall-clock and per-CPU-second throughput), which damps the noise of a shared machine without favouring either.
     const rounds = arg(args, 'rounds', 2);
-    const best = (a: LoadResult | null, b: LoadResult) =>
-      !a || b.requests / b.seconds > a.requests / a.seconds ? b : a;
-    let ceiling: LoadResult | null = null;
-    let g: LoadResult | null = null;
-    let h: LoadResult | null = null;
+    type Best = { wall: Measured | null; cpu: Measured | null };
+    const wallRate = (m: Measured) => m.requests / m.seconds;
+    const cpuRate = (m: Measured) => m.requests / m.serverCpuSeconds;
+    const keep = (b: Best, m: Measured) => {
+      if (!b.wall || wallRate(m) > wallRate(b.wall)) b.wall = m;
+      if (!b.cpu || cpuRate(m) > cpuRate(b.cpu)) b.cpu = m;
+    };
+    const ceiling: Best = { wall: null, cpu: null };
+    const g: Best = { wall: null, cpu: null };
+    const h: Best = { wall: null, cpu: null };
+    const perRound: { ceiling: number[]; grpc: number[]; http: number[] } = {
+      ceiling: [],
+      grpc: [],
+      http: [],
+    };
     const otlp = await startOtlpCollector({
       bus,
       objects,
@@ -313,14 +428,37 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       maxMessageBytes: 16 * 1024 * 1024,
     });
     const bare = await bareGrpcServer();
+    // Background CPU of this process with both servers up and no traffic (bus client timers, RSS sampler): it is
+    // charged to every phase alike, so it is reported rather than subtracted.
+    const idle0 = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 1000));
+    const idleD = process.cpuUsage(idle0);
+    const idleCpuPerS = (idleD.user + idleD.system) / 1e6;
+    // Unmeasured warm-up of every server (JIT, connection pools, bus producers), identical for all sides.
+    for (const port of [bare.port, otlp.grpcPort])
+      await load({ target: 'grpc', port, seconds: 1, concurrency, bodies });
+    await load({ target: 'http', port: otlp.httpPort, seconds: 1, concurrency, bodies });
     for (let r = 0; r < rounds; r++) {
-      ceiling = best(ceiling, await load({ target: 'grpc', port: bare.port, seconds, concurrency, bodies }));
-      g = best(g, await load({ target: 'grpc', port: otlp.grpcPort, seconds, concurrency, bodies }));
-      h = best(h, await load({ target: 'http', port: otlp.httpPort, seconds, concurrency, bodies }));
+      const c = await load({ target: 'grpc', port: bare.port, seconds, concurrency, bodies });
+      const gg = await load({ target: 'grpc', port: otlp.grpcPort, seconds, concurrency, bodies });
+      const hh = await load({ target: 'http', port: otlp.httpPort, seconds, concurrency, bodies });
+      keep(ceiling, c);
+      keep(g, gg);
+      keep(h, hh);
+      perRound.ceiling.push(Math.round(cpuRate(c) * spansPerRequest));
+      perRound.grpc.push(Math.round(cpuRate(gg) * spansPerRequest));
+      perRound.http.push(Math.round(cpuRate(hh) * spansPerRequest));
+      process.stderr.write(
+        `round ${r + 1}: spans/s wall (per server CPU s): ceiling ${Math.round(wallRate(c) * spansPerRequest)} ` +
+          `(${Math.round(cpuRate(c) * spansPerRequest)}), grpc ${Math.round(wallRate(gg) * spansPerRequest)} ` +
+          `(${Math.round(cpuRate(gg) * spansPerRequest)}), http ${Math.round(wallRate(hh) * spansPerRequest)} ` +
+          `(${Math.round(cpuRate(hh) * spansPerRequest)})\n`,
+      );
     }
     await bare.close();
     await otlp.close();
-    if (!ceiling || !g || !h) throw new Error('no rounds ran');
+    if (!ceiling.wall || !ceiling.cpu || !g.wall || !g.cpu || !h.wall || !h.cpu)
+      throw new Error('no rounds ran');
 
     const packr = new Packr({ useRecords: false });
     const recordsPerChunk = 200;
@@ -350,9 +488,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     });
     await fwd.close();
 
-    const ceilingRate = (ceiling.requests * spansPerRequest) / ceiling.seconds;
-    const grpcRate = (g.requests * spansPerRequest) / g.seconds;
-    const httpRate = (h.requests * spansPerRequest) / h.seconds;
+    const ceilingWall = wallRate(ceiling.wall) * spansPerRequest;
+    const grpcWall = wallRate(g.wall) * spansPerRequest;
+    const httpWall = wallRate(h.wall) * spansPerRequest;
+    const ceilingCpu = cpuRate(ceiling.cpu) * spansPerRequest;
+    const grpcCpu = cpuRate(g.cpu) * spansPerRequest;
+    const httpCpu = cpuRate(h.cpu) * spansPerRequest;
+    const cpuS = (m: Measured) => Number(m.serverCpuSeconds.toFixed(2));
     return {
       bus: brokers ? 'kafka' : 'memory',
       ...(brokers ? { kafka_producers: kafkaProducers, kafka_compression: kafkaCompression } : {}),
@@ -362,14 +504,39 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       concurrency,
       spans_per_request: spansPerRequest,
       request_bytes: body.length,
-      server_cores: 1,
-      ceiling_spans_per_s: Math.round(ceilingRate),
-      otlp_grpc_spans_per_s: Math.round(grpcRate),
-      ratio: Number((grpcRate / ceilingRate).toFixed(3)),
-      otlp_http_spans_per_s: Math.round(httpRate),
-      http_ratio: Number((httpRate / ceilingRate).toFixed(3)),
+      method:
+        'Load generator in a child process (same requests, concurrency and grpc-js client for ceiling and ' +
+        'collector; phases alternate, best round per side). *_per_s: spans/s wall-clock as the client sees it. ' +
+        '*_per_cpu_s ("per core"): spans per CPU second of the server process alone (process.cpuUsage user+system, ' +
+        "all threads, including the collector's Kafka client and compression; the broker and the load generator " +
+        'are other processes and not counted). ratio = collector per-core / ceiling per-core; ratio_wall = ' +
+        'collector wall / ceiling wall.',
+      ceiling_spans_per_s: Math.round(ceilingWall),
+      ceiling_spans_per_cpu_s: Math.round(ceilingCpu),
+      otlp_grpc_spans_per_s: Math.round(grpcWall),
+      otlp_grpc_spans_per_cpu_s: Math.round(grpcCpu),
+      ratio: Number((grpcCpu / ceilingCpu).toFixed(3)),
+      ratio_wall: Number((grpcWall / ceilingWall).toFixed(3)),
+      otlp_http_spans_per_s: Math.round(httpWall),
+      otlp_http_spans_per_cpu_s: Math.round(httpCpu),
+      http_ratio: Number((httpCpu / ceilingCpu).toFixed(3)),
+      http_ratio_wall: Number((httpWall / ceilingWall).toFixed(3)),
       forward_records_per_s: Math.round((f.requests * recordsPerChunk) / f.seconds),
-      errors: { ceiling: ceiling.errors, grpc: g.errors, http: h.errors, forward: f.errors },
+      forward_records_per_cpu_s: Math.round((f.requests * recordsPerChunk) / f.serverCpuSeconds),
+      server_cpu_s: {
+        ceiling: cpuS(ceiling.cpu),
+        grpc: cpuS(g.cpu),
+        http: cpuS(h.cpu),
+        forward: cpuS(f),
+      },
+      server_cpu_utilisation: {
+        ceiling: Number((ceiling.cpu.serverCpuSeconds / ceiling.cpu.seconds).toFixed(2)),
+        grpc: Number((g.cpu.serverCpuSeconds / g.cpu.seconds).toFixed(2)),
+        http: Number((h.cpu.serverCpuSeconds / h.cpu.seconds).toFixed(2)),
+      },
+      idle_server_cpu_per_s: Number(idleCpuPerS.toFixed(3)),
+      spans_per_cpu_s_by_round: perRound,
+      errors: { ceiling: ceiling.wall.errors, grpc: g.wall.errors, http: h.wall.errors, forward: f.errors },
       peak_rss_mb: Math.round(peakRss / (1024 * 1024)),
     };
   } finally {
