@@ -347,6 +347,23 @@ export interface RollupQuery {
   readonly services?: readonly string[];
 }
 
+/** A rollups / rollups_hourly row (service, kind, key, count, errors, sum_ms, bounds_ms, buckets) as a Rollup. */
+function rollupOfRow(x: Record<string, unknown>, minute: unknown): Rollup {
+  return {
+    minute: iso(minute),
+    service: String(x.service),
+    kind: x.kind as Rollup['kind'],
+    key: String(x.key),
+    count: num(x.count),
+    errors: num(x.errors),
+    sum_ms: num(x.sum_ms),
+    latency: {
+      bounds_ms: (x.bounds_ms as unknown[]).map(num),
+      counts: (x.buckets as unknown[]).map(num),
+    },
+  };
+}
+
 /** Rollups with start <= minute < end, ordered by minute, service, kind, key. */
 export async function loadRollups(db: SqlExecutor, q: RollupQuery): Promise<Rollup[]> {
   validDate(q.start, 'loadRollups start');
@@ -358,19 +375,7 @@ export async function loadRollups(db: SqlExecutor, q: RollupQuery): Promise<Roll
      ORDER BY minute, service, kind, key`,
     [q.start, q.end, q.services ? [...q.services] : null],
   );
-  return r.rows.map((x) => ({
-    minute: iso(x.minute),
-    service: String(x.service),
-    kind: x.kind as Rollup['kind'],
-    key: String(x.key),
-    count: num(x.count),
-    errors: num(x.errors),
-    sum_ms: num(x.sum_ms),
-    latency: {
-      bounds_ms: (x.bounds_ms as unknown[]).map(num),
-      counts: (x.buckets as unknown[]).map(num),
-    },
-  }));
+  return r.rows.map((x) => rollupOfRow(x, x.minute));
 }
 
 export interface RollupSeriesQuery {
@@ -436,19 +441,7 @@ export async function loadRollupSeries(db: SqlExecutor, q: RollupSeriesQuery): P
      ORDER BY 1, 2, 3, 4, 5`,
     [...params, hours],
   );
-  return r.rows.map((x) => ({
-    minute: iso(x.bucket),
-    service: String(x.service),
-    kind: x.kind as Rollup['kind'],
-    key: String(x.key),
-    count: num(x.count),
-    errors: num(x.errors),
-    sum_ms: num(x.sum_ms),
-    latency: {
-      bounds_ms: (x.bounds_ms as unknown[]).map(num),
-      counts: (x.buckets as unknown[]).map(num),
-    },
-  }));
+  return r.rows.map((x) => rollupOfRow(x, x.bucket));
 }
 
 export interface RollupMaintenance {
