@@ -19,7 +19,7 @@
  * ETag = hex MD5 of the body, as S3 computes for single-part uploads. User metadata keys are lower-cased, as S3 does.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ObjectInfo, ObjectStore, PutOptions } from '../../core/ports.js';
 import { assertObjectKey, RESERVED_KEY_SEGMENT } from './archive-keys.js';
@@ -327,10 +327,4 @@ export class FsObjectStore implements ObjectStore {
       d = dirname(d);
     }
   }
-}
-
-/** Removes a bucket directory and everything in it (tests and `demo --reset`). */
-export async function removeFsBucket(root: string, bucket: string): Promise<void> {
-  if (!BUCKET_NAME.test(bucket)) throw new Error(`invalid bucket name ${JSON.stringify(bucket)}`);
-  await rm(join(root, bucket), { recursive: true, force: true });
 }
