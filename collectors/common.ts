@@ -19,6 +19,26 @@ import { newEvent, toBusRecord } from '../events/cloudevents.js';
 import type { TopicDef } from '../events/registry.js';
 import { archiveRaw, type ArchiveFormat, type ArchiveResult } from './archive.js';
 
+// ---- options -------------------------------------------------------------------------------------------------------
+
+/** Options every push collector (OTLP, Fluent Bit HTTP, Forward) takes; each adds its listener and size limits. */
+export interface CollectorBaseOptions {
+  readonly bus: Bus;
+  /** Raw-batch archive; null disables archiving. */
+  readonly objects: ObjectStore | null;
+  readonly metrics?: Metrics;
+  readonly log?: Logger;
+  /** Address to listen on. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Bound on bytes being processed at once; beyond it requests are refused as busy. Default 64 MiB. */
+  readonly maxInFlightBytes?: number;
+  /** Tenant recorded on every batch and in the archive keys. Default `default`. */
+  readonly tenant?: string;
+  /** How long close() waits for in-flight requests before cutting connections. Default 10 s. */
+  readonly drainTimeoutMs?: number;
+  readonly now?: () => Date;
+}
+
 // ---- back-pressure -------------------------------------------------------------------------------------------------
 
 /**
@@ -287,7 +307,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Uint8Arra
       chunks.push(c);
     });
     req.on('end', () => {
-      if (!failed) resolve(new Uint8Array(Buffer.concat(chunks)));
+      if (failed) return;
+      // Buffer.concat already allocates a fresh buffer: hand out a plain view of it instead of copying it again.
+      const body = Buffer.concat(chunks);
+      resolve(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
     });
     req.on('error', (e) => {
       if (!failed) reject(e);

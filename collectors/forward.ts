@@ -20,12 +20,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
 import { Packr } from 'msgpackr';
-import type { Bus, Logger, Metrics, ObjectStore } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import { CE_SOURCE, TOPICS } from '../events/registry.js';
 import type { RawLogBatch } from '../events/schemas.js';
 import {
   CollectorMetrics,
+  type CollectorBaseOptions,
   InFlightLimiter,
   isUnavailable,
   noopMetrics,
@@ -34,25 +34,16 @@ import {
 } from './common.js';
 import { EventTime, MAX_BATCH_RECORDS, normaliseRecord, unpackr } from './logs.js';
 
-export interface ForwardCollectorOptions {
-  readonly bus: Bus;
-  readonly objects: ObjectStore | null;
-  readonly metrics?: Metrics;
-  readonly log?: Logger;
+/** maxInFlightBytes bounds bytes across connections; at the bound connections stop being read (nothing is refused). */
+export interface ForwardCollectorOptions extends CollectorBaseOptions {
   /** 0 picks a free port. Default 24224 (the Forward protocol's port). */
   readonly port?: number;
-  readonly host?: string;
   /** Largest single Forward message (and largest decompressed PackedForward stream). Default 16 MiB. */
   readonly maxMessageBytes?: number;
-  /** Bound on bytes being processed at once across connections. Default 64 MiB. */
-  readonly maxInFlightBytes?: number;
-  readonly tenant?: string;
   readonly dateKeys?: readonly string[];
   readonly batchSize?: number;
-  readonly drainTimeoutMs?: number;
   /** Idle connections are closed after this long. Default 5 minutes. */
   readonly idleTimeoutMs?: number;
-  readonly now?: () => Date;
 }
 
 export interface ForwardCollector {

@@ -21,12 +21,12 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { addExtension, Unpackr } from 'msgpackr';
-import type { Bus, Logger, Metrics, ObjectStore } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import { CE_SOURCE, TOPICS } from '../events/registry.js';
 import type { RawLogBatch } from '../events/schemas.js';
 import {
   CollectorMetrics,
+  type CollectorBaseOptions,
   decodeContentEncoding,
   HttpError,
   InFlightLimiter,
@@ -43,27 +43,17 @@ import {
   type RejectReason,
 } from './common.js';
 
-export interface LogCollectorOptions {
-  readonly bus: Bus;
-  readonly objects: ObjectStore | null;
-  readonly metrics?: Metrics;
-  readonly log?: Logger;
+export interface LogCollectorOptions extends CollectorBaseOptions {
   /** 0 picks a free port. Default 9880 (Fluent Bit's http input default). */
   readonly port?: number;
-  readonly host?: string;
-  /** Default 8 MiB. */
+  /** Largest accepted request, compressed or not. Default 8 MiB. */
   readonly maxMessageBytes?: number;
-  /** Default 64 MiB. */
-  readonly maxInFlightBytes?: number;
-  readonly tenant?: string;
   /** Record keys holding the time, tried in order. Default: date, time, timestamp, @timestamp. */
   readonly dateKeys?: readonly string[];
   /** Header carrying the tag (Fluent Bit `header_tag`). Default `fluent-tag`. */
   readonly tagHeader?: string;
   /** Records per published batch (at most 1000). */
   readonly batchSize?: number;
-  readonly drainTimeoutMs?: number;
-  readonly now?: () => Date;
 }
 
 export interface LogCollector {
@@ -389,7 +379,7 @@ export async function startLogCollector(opts: LogCollectorOptions): Promise<LogC
   const now = opts.now ?? (() => new Date());
   const dateKeys = opts.dateKeys ?? DEFAULT_DATE_KEYS;
   const batchSize = Math.min(MAX_BATCH_RECORDS, Math.max(1, opts.batchSize ?? MAX_BATCH_RECORDS));
-  const publisher = new Publisher(opts.bus, opts.objects, CE_SOURCE.collector('fluentbit'), now);
+  const publisher = new Publisher(opts.bus, opts.objects, CE_SOURCE.collector('fluentbit'), now, cm);
   let closing = false;
 
   const reply = (res: ServerResponse, reason: RejectReason, message: string) => {

@@ -15,13 +15,13 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import type { Bus, Logger, Metrics, ObjectStore } from '../core/ports.js';
 import { otlpJsonToProto, type OtlpSignal } from '../core/otlp/json.js';
 import { ProtoWriter } from '../core/otlp/encode.js';
 import { CE_SOURCE, TOPICS, type TopicDef } from '../events/registry.js';
 import type { OtlpBatchExtensions } from '../events/schemas.js';
 import {
   CollectorMetrics,
+  type CollectorBaseOptions,
   decodeContentEncoding,
   HttpError,
   InFlightLimiter,
@@ -49,26 +49,14 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-export interface OtlpCollectorOptions {
-  readonly bus: Bus;
-  /** Raw-batch archive; null disables archiving. */
-  readonly objects: ObjectStore | null;
-  readonly metrics?: Metrics;
-  readonly log?: Logger;
+export interface OtlpCollectorOptions extends CollectorBaseOptions {
   /** 0 picks a free port; null disables the listener. Defaults 4317 / 4318. */
   readonly grpcPort?: number | null;
   readonly httpPort?: number | null;
-  readonly host?: string;
   /** Largest accepted request, compressed or not. Default 4 MiB. */
   readonly maxMessageBytes?: number;
-  /** Bound on bytes being processed at once; beyond it requests are refused as busy. Default 64 MiB. */
-  readonly maxInFlightBytes?: number;
   /** Largest number of resource entries in one request. Default 10 000. */
   readonly maxResourcesPerRequest?: number;
-  readonly tenant?: string;
-  /** How long close() waits for in-flight requests before cutting connections. Default 10 s. */
-  readonly drainTimeoutMs?: number;
-  readonly now?: () => Date;
 }
 
 export interface OtlpCollector {
@@ -198,7 +186,7 @@ export async function startOtlpCollector(opts: OtlpCollectorOptions): Promise<Ot
   const sink = opts.metrics ?? noopMetrics;
   const cm = new CollectorMetrics(sink, 'otlp');
   const now = opts.now ?? (() => new Date());
-  const publisher = new Publisher(opts.bus, opts.objects, CE_SOURCE.collector('otlp'), now);
+  const publisher = new Publisher(opts.bus, opts.objects, CE_SOURCE.collector('otlp'), now, cm);
   let closing = false;
 
   /** Transport-independent export handling; `raw` is what gets archived (protobuf or the JSON text). */
