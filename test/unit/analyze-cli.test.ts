@@ -4,16 +4,10 @@ import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT, run } from '../../cli/main.js';
+import { EXIT } from '../../cli/main.js';
+import { cli } from '../support/cli.js';
 import type { StreamSpan } from '../../core/stream/spans.js';
 import { otlpJsonLine, syntheticSystem } from '../synthetic/system.js';
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
 
 describe('slo-scout analyze', () => {
   const dir = mkdtempSync(join(tmpdir(), 'slo-scout-analyze-'));

@@ -1,13 +1,7 @@
 /** The CLI: help on every subcommand, clear errors, meaningful exit codes. */
 import { describe, expect, it } from 'vitest';
-import { EXIT, run } from '../../cli/main.js';
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
+import { EXIT } from '../../cli/main.js';
+import { cli } from '../support/cli.js';
 
 describe('slo-scout CLI', () => {
   it.each([

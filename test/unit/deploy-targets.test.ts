@@ -321,22 +321,24 @@ describe('deploy target: kubernetes (against a fake API server)', () => {
     let out = '';
     let errText = '';
     const io = { out: (s: string) => void (out += s), err: (s: string) => void (errText += s) };
-    const code = await run(
-      [
-        'deploy',
-        dir,
-        '--target',
-        'kubernetes',
-        '--server',
-        server,
-        '--namespace',
-        'cli',
-        '--token-file',
-        tokenFile,
-        '--dry-run',
-      ],
-      io,
-    );
+    const deploy = (...extra: string[]) =>
+      run(
+        [
+          'deploy',
+          dir,
+          '--target',
+          'kubernetes',
+          '--server',
+          server,
+          '--namespace',
+          'cli',
+          '--token-file',
+          tokenFile,
+          ...extra,
+        ],
+        io,
+      );
+    const code = await deploy('--dry-run');
     expect(errText).toBe('');
     expect(code).toBe(0);
     expect(out).toContain('PrometheusRule cli/slo-scout-payments created (dry run)');
@@ -344,21 +346,7 @@ describe('deploy target: kubernetes (against a fake API server)', () => {
     // A set the guard denies is never sent.
     writeFileSync(join(dir, 'prometheus/payments.rules.yaml'), 'groups: [\n');
     const before = k8s.calls.length;
-    const denied = await run(
-      [
-        'deploy',
-        dir,
-        '--target',
-        'kubernetes',
-        '--server',
-        server,
-        '--namespace',
-        'cli',
-        '--token-file',
-        tokenFile,
-      ],
-      io,
-    );
+    const denied = await deploy();
     expect(denied).toBe(1);
     expect(errText).toMatch(
       /the Policy Guard denied .*nothing deployed: rule-file-parse prometheus\/payments\.rules\.yaml/,

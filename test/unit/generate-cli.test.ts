@@ -4,14 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { EXIT, run } from '../../cli/main.js';
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
+import { EXIT } from '../../cli/main.js';
+import { cli, tmpFile } from '../support/cli.js';
 
 const SPEC = `version: "prometheus/v1"
 service: "shop"
@@ -27,15 +21,9 @@ slos:
 `;
 const REC = resolve(import.meta.dirname, '../golden/generate/input.recommendations.json');
 
-function tmp(name: string, text: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'slo-scout-cli-'));
-  writeFileSync(join(dir, name), text);
-  return join(dir, name);
-}
-
 describe('slo-scout generate / validate / policy check', () => {
   it('writes Sloth-compatible rules to stdout as one YAML stream, with Sloth flags', async () => {
-    const spec = tmp('a.yaml', SPEC);
+    const spec = tmpFile('a.yaml', SPEC);
     const r = await cli(
       'generate',
       '--spec',
@@ -63,12 +51,12 @@ describe('slo-scout generate / validate / policy check', () => {
   });
 
   it('exports OpenSLO and Sloth specs, and validates specs', async () => {
-    const spec = tmp('a.yaml', SPEC);
+    const spec = tmpFile('a.yaml', SPEC);
     const o = await cli('generate', '--spec', spec, '--format', 'openslo', '--out', '-');
     expect(o.code).toBe(EXIT.ok);
     expect(o.out).toMatch(/apiVersion: openslo\/v1\nkind: SLO/);
     expect((await cli('validate', spec)).out).toMatch(/valid: 1 SLO\(s\) in 1 file/);
-    const bad = tmp('b.yaml', SPEC.replace('99.9', '101'));
+    const bad = tmpFile('b.yaml', SPEC.replace('99.9', '101'));
     const v = await cli('validate', bad);
     expect(v.code).toBe(EXIT.failed);
     expect(v.err).toMatch(/objective 101 must be in \(0, 100\]/);

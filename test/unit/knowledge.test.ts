@@ -4,7 +4,8 @@ import { LexicalEmbedder } from '../../adapters/embedder/lexical.js';
 import { PgliteDatabase } from '../../adapters/db/pglite.js';
 import { PgVectorStore } from '../../adapters/vectors/pgvector.js';
 import { PATTERN_COLLECTION, indexPatterns, retrievePatterns } from '../../adapters/vectors/knowledge.js';
-import { EXIT, run } from '../../cli/main.js';
+import { EXIT } from '../../cli/main.js';
+import { cli } from '../support/cli.js';
 import type { MetricInventoryEntry } from '../../core/inventory.js';
 import {
   SLI_CATALOGUE,
@@ -194,15 +195,8 @@ describe('retrieval through the vector store (pgvector on PGlite)', () => {
 });
 
 describe('slo-scout kb', () => {
-  async function cli(argv: string[]) {
-    let out = '';
-    let err = '';
-    const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-    return { code, out, err };
-  }
-
   it('lists the catalogue and searches it (lexical fallback announced)', async () => {
-    const list = await cli(['kb', 'list']);
+    const list = await cli('kb', 'list');
     expect(list.code).toBe(EXIT.ok);
     expect(list.out).toContain(
       `catalogue ${SLI_CATALOGUE.version}: ${SLI_CATALOGUE.patterns.length} patterns`,
@@ -211,7 +205,7 @@ describe('slo-scout kb', () => {
     const prev = process.env.SLO_SCOUT_MODEL_DIR;
     process.env.SLO_SCOUT_MODEL_DIR = '/nonexistent-model-dir';
     try {
-      const s = await cli(['kb', 'search', '--json', '--top', '2', 'redis', 'cache', 'miss']);
+      const s = await cli('kb', 'search', '--json', '--top', '2', 'redis', 'cache', 'miss');
       expect(s.code).toBe(EXIT.ok);
       expect(s.err).toContain('using the lexical fallback embedder');
       const body = JSON.parse(s.out) as { embedder: string; matches: { id: string }[] };
@@ -222,6 +216,6 @@ describe('slo-scout kb', () => {
       if (prev === undefined) delete process.env.SLO_SCOUT_MODEL_DIR;
       else process.env.SLO_SCOUT_MODEL_DIR = prev;
     }
-    expect((await cli(['kb', 'search', '--kind', 'nope', 'x'])).code).toBe(EXIT.usage);
+    expect((await cli('kb', 'search', '--kind', 'nope', 'x')).code).toBe(EXIT.usage);
   });
 });

@@ -1,27 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from '../../cli/main.js';
+import { cli, tmpFile } from '../support/cli.js';
 import { parseCsv } from '../../bench/fingerprint.js';
-
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
-
-function file(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'slo-scout-logs-'));
-  const p = join(dir, 'in.log');
-  writeFileSync(p, text);
-  return p;
-}
 
 describe('slo-scout logs parse', () => {
   it('writes LineId,EventId,EventTemplate with one row per line, ids resolved to their final template', async () => {
-    const p = file(
+    const p = tmpFile(
+      'in.log',
       [
         'Ending TrustedInstaller initialization.',
         'Receiving block blk_1 src: /10.0.0.1:50010',
@@ -30,7 +14,7 @@ describe('slo-scout logs parse', () => {
         'Ending TrustedInstaller "cleanup".',
       ].join('\n') + '\n',
     );
-    const r = await cli(['logs', 'parse', p]);
+    const r = await cli('logs', 'parse', p);
     expect(r.code).toBe(0);
     const rows = parseCsv(r.out);
     expect(rows[0]).toEqual(['LineId', 'EventId', 'EventTemplate']);
@@ -45,7 +29,7 @@ describe('slo-scout logs parse', () => {
   });
 
   it('fails with exit code 1 on a missing file', async () => {
-    const r = await cli(['logs', 'parse', '/nonexistent/slo-scout.log']);
+    const r = await cli('logs', 'parse', '/nonexistent/slo-scout.log');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/cannot read/);
   });
@@ -53,10 +37,11 @@ describe('slo-scout logs parse', () => {
 
 describe('slo-scout redact', () => {
   it('replaces PII by typed placeholders and leaves look-alikes alone', async () => {
-    const p = file(
+    const p = tmpFile(
+      'in.log',
       'mail bob@example.com from 10.1.2.3\nWindows 6.1.7601 blk_-1608999687919862906 took 250ms\n',
     );
-    const r = await cli(['redact', p]);
+    const r = await cli('redact', p);
     expect(r.code).toBe(0);
     expect(r.out).toBe('mail <EMAIL> from <IP>\nWindows 6.1.7601 blk_-1608999687919862906 took 250ms\n');
     expect(r.err).toContain('"email":1');
