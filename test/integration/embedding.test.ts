@@ -3,7 +3,6 @@
  * PostgreSQL (SLO_SCOUT_DATABASE_URL, fresh schema) and vectors in Milvus (SLO_SCOUT_MILVUS_ADDRESS).
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabase } from '../../adapters/db/postgres.js';
 import { createEmbedder } from '../../adapters/embedder/index.js';
@@ -11,6 +10,7 @@ import { MilvusVectorStore } from '../../adapters/vectors/milvus.js';
 import type { Embedder } from '../../core/ports.js';
 import { TEMPLATE_COLLECTION } from '../../functions/embed.js';
 import { embedRunner } from './embedding-harness.js';
+import { adminQuery, withSearchPath } from '../support/pg.js';
 import { assertReachable, requireService } from './services.js';
 
 const schema = `embed_${randomBytes(5).toString('hex')}`;
@@ -27,13 +27,8 @@ beforeAll(async () => {
   embedder = (await createEmbedder({ modelDir })).embedder;
   if (embedder.kind !== 'transformers') throw new Error(`no real model in ${modelDir}`);
   url = requireService('postgres');
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`CREATE SCHEMA ${schema}`);
-  await c.end();
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${schema},public`);
-  db = new PgDatabase({ connectionString: u.toString(), max: 2 });
+  await adminQuery(url, `CREATE SCHEMA ${schema}`);
+  db = new PgDatabase({ connectionString: withSearchPath(url, schema), max: 2 });
   await db.migrate();
   vectors = new MilvusVectorStore({ address: requireService('milvus') });
 });
@@ -41,12 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.close();
   await vectors?.close();
-  if (url) {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
-  }
+  if (url) await adminQuery(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 });
 
 describe('embed stage on PostgreSQL + Milvus + all-MiniLM-L6-v2', () => {

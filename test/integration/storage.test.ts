@@ -4,11 +4,11 @@
  * test/contracts/db.timescale.memory.test.ts): monthly partitions, partition pruning for range reads, the hourly table.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabase } from '../../adapters/db/postgres.js';
 import { addRollups, loadRollupSeries, maintainRollupStorage } from '../../adapters/db/repo.js';
 import type { Rollup } from '../../events/schemas.js';
+import { adminQuery, withSearchPath } from '../support/pg.js';
 import { assertReachable, requireService } from './services.js';
 
 const schema = `storage_${randomBytes(5).toString('hex')}`;
@@ -18,21 +18,13 @@ let url: string;
 beforeAll(async () => {
   await assertReachable('postgres');
   url = requireService('postgres');
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`CREATE SCHEMA ${schema}`);
-  await c.end();
-  const u = new URL(url);
-  u.searchParams.set('options', `-c search_path=${schema},public`);
-  db = new PgDatabase({ connectionString: u.toString(), max: 2 });
+  await adminQuery(url, `CREATE SCHEMA ${schema}`);
+  db = new PgDatabase({ connectionString: withSearchPath(url, schema), max: 2 });
 });
 
 afterAll(async () => {
   await db?.close();
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await c.end();
+  await adminQuery(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
 });
 
 describe('rollup storage on PostgreSQL', () => {
