@@ -9,12 +9,12 @@ import { connect } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { Packr } from 'msgpackr';
 import { MemoryBus } from '../../adapters/bus/memory.js';
-import type { BusRecord } from '../../core/ports.js';
 import { encodeTraces } from '../../core/otlp/encode.js';
 import { countResources } from '../../core/otlp/split.js';
 import { ALL_TOPICS } from '../../events/registry.js';
 import { rawExportService, startOtlpCollector, type OtlpCollector } from '../../collectors/otlp.js';
 import { startLogCollector, type LogCollector } from '../../collectors/logs.js';
+import { RecordingBus } from '../support/test-bus.js';
 import {
   parseForwardMessage,
   startForwardCollector,
@@ -22,7 +22,8 @@ import {
 } from '../../collectors/forward.js';
 
 const bus = new MemoryBus({ autoCreate: false });
-const published: BusRecord[] = [];
+/** Counts every record the collectors published (rec.total()). */
+const rec = new RecordingBus(bus);
 let otlp: OtlpCollector;
 let logs: LogCollector;
 let fwd: ForwardCollector;
@@ -32,16 +33,6 @@ beforeAll(async () => {
   await bus.ensureTopics(
     ALL_TOPICS.map((t) => ({ name: t.name, partitions: 3, retentionMs: t.retentionMs })),
   );
-  const rec = {
-    kind: 'rec',
-    publish: async (topic: string, records: readonly BusRecord[]) => {
-      await bus.publish(topic, records);
-      published.push(...records);
-    },
-    subscribe: bus.subscribe.bind(bus),
-    ensureTopics: bus.ensureTopics.bind(bus),
-    close: bus.close.bind(bus),
-  };
   const common = { bus: rec, objects: null, maxMessageBytes: 256 * 1024 };
   otlp = await startOtlpCollector({ ...common, grpcPort: 0, httpPort: 0 });
   logs = await startLogCollector({ ...common, port: 0 });
@@ -100,7 +91,7 @@ const grpcClient = () => {
 
 /** Either nothing new was published, or exactly `expected` records. */
 function allOrNothing(before: number, accepted: boolean, expected: number | null): void {
-  const added = published.length - before;
+  const added = rec.total() - before;
   if (!accepted) expect(added).toBe(0);
   else if (expected !== null) expect(added).toBe(expected);
 }
@@ -110,7 +101,7 @@ describe('fuzzed payloads', () => {
     const client = grpcClient();
     await fc.assert(
       fc.asyncProperty(payload, async (body) => {
-        const before = published.length;
+        const before = rec.total();
         const e = await new Promise<grpc.ServiceError | null>((r) => client.Export(Buffer.from(body), r));
         if (e) expect([grpc.status.INVALID_ARGUMENT, grpc.status.RESOURCE_EXHAUSTED]).toContain(e.code);
         const n = countResources(body);
@@ -126,7 +117,7 @@ describe('fuzzed payloads', () => {
   it('OTLP/HTTP protobuf and JSON', async () => {
     await fc.assert(
       fc.asyncProperty(payload, fc.boolean(), fc.string({ maxLength: 200 }), async (body, json, text) => {
-        const before = published.length;
+        const before = rec.total();
         const res = await fetch(`http://127.0.0.1:${otlp.httpPort}/v1/traces`, {
           method: 'POST',
           body: json ? `{"resourceSpans":${text}}` : body,
@@ -149,7 +140,7 @@ describe('fuzzed payloads', () => {
     );
     await fc.assert(
       fc.asyncProperty(values, async (body) => {
-        const before = published.length;
+        const before = rec.total();
         const res = await fetch(`http://127.0.0.1:${logs.port}/fuzz.tag`, {
           method: 'POST',
           body,
@@ -185,7 +176,7 @@ describe('fuzzed payloads', () => {
     );
     await fc.assert(
       fc.asyncProperty(msgs, async (bytes) => {
-        const before = published.length;
+        const before = rec.total();
         const acked = await new Promise<boolean>((resolve) => {
           const s = connect(fwd.port, '127.0.0.1', () => s.end(bytes));
           let got = false;
@@ -196,7 +187,7 @@ describe('fuzzed payloads', () => {
         });
         // An acked message published all of its records (one batch here); an unacked one may still have been
         // stored if it carried no chunk id, but never partially.
-        const added = published.length - before;
+        const added = rec.total() - before;
         expect(added === 0 || added === 1).toBe(true);
         if (acked && added === 0) {
           const parsed = await parseForwardMessage(bytes, 1 << 20);
