@@ -18,7 +18,7 @@ import { UnavailableError } from '../core/ports.js';
 import { triggerTopics } from '../runtime/process.js';
 import { printSummary } from './summary.js';
 import { registerAll } from './commands/index.js';
-import { EXIT, intOption, JobFailed, usageError } from './commands/types.js';
+import { EXIT, intOption, JobFailed, usageError, waitForSignal } from './commands/types.js';
 
 export { EXIT };
 
@@ -34,14 +34,6 @@ function version(): string {
 }
 
 const ENV_HELP = `\nEnvironment (defaults in brackets):\n${describeConfig()}\n`;
-
-function waitForSignal(): Promise<string> {
-  return new Promise((res) => {
-    const on = (s: string) => res(s);
-    process.once('SIGINT', on);
-    process.once('SIGTERM', on);
-  });
-}
 
 function build(out: (s: string) => void, errOut: (s: string) => void): Command {
   const program = new Command('slo-scout')
@@ -91,17 +83,18 @@ function build(out: (s: string) => void, errOut: (s: string) => void): Command {
       });
       out(printSummary(summary, resolve(o.out)));
       const idle = Object.entries(summary.stageRuns).filter(([, n]) => n === 0);
-      if (idle.length) throw new DemoIncomplete(`these stages never ran: ${idle.map(([s]) => s).join(', ')}`);
+      if (idle.length)
+        throw new JobFailed(`demo incomplete: these stages never ran: ${idle.map(([s]) => s).join(', ')}`);
       if (summary.decision.decision === 'deny')
-        throw new DemoIncomplete(
-          'the Policy Guard denied the generated artifacts (see policy-decision.json)',
+        throw new JobFailed(
+          'demo incomplete: the Policy Guard denied the generated artifacts (see policy-decision.json)',
         );
     });
 
   program
     .command('up')
     .description(
-      'Run the platform long-lived: collectors (OTLP gRPC/HTTP, Fluent Bit http), every stage, and the API.',
+      'Run the platform long-lived: collectors (OTLP gRPC/HTTP, Fluent Bit http and forward; Prometheus remote_read when SLO_SCOUT_PROMETHEUS_URL is set), every stage, and the API.',
     )
     .addHelpText(
       'after',
@@ -246,8 +239,6 @@ function build(out: (s: string) => void, errOut: (s: string) => void): Command {
   return program;
 }
 
-class DemoIncomplete extends Error {}
-
 /** Runs the CLI; returns the exit code. */
 export async function run(
   argv: readonly string[],
@@ -279,10 +270,6 @@ export async function run(
     if (e instanceof UnavailableError) {
       io.err(`slo-scout: ${e.service} is unavailable: ${e.message}\n`);
       return EXIT.unavailable;
-    }
-    if (e instanceof DemoIncomplete) {
-      io.err(`slo-scout: demo incomplete: ${e.message}\n`);
-      return EXIT.failed;
     }
     if (e instanceof JobFailed) {
       io.err(`slo-scout: ${e.message}\n`);

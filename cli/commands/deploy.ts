@@ -20,15 +20,7 @@ import { buildPorts } from '../../platform/ports.js';
 import { startLocalHost } from '../../runtime/hosts/local.js';
 import { createKnativeServer } from '../../runtime/hosts/knative.js';
 import { createLogger, createMetrics } from '../../runtime/observability.js';
-import { usageError, intOption, type CliIo } from './types.js';
-
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (s: string) => () => resolve(s);
-    process.once('SIGINT', on('SIGINT'));
-    process.once('SIGTERM', on('SIGTERM'));
-  });
-}
+import { usageError, intOption, waitForSignal, type CliIo } from './types.js';
 
 /**
  * The long-running Prometheus collector: pulls every SLO_SCOUT_PROMETHEUS_INTERVAL until SIGTERM/SIGINT, then lets

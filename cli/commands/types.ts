@@ -26,3 +26,12 @@ export function intOption(name: string, min: number, max: number) {
     return n;
   };
 }
+
+/** Resolves with the signal's name on the first SIGINT or SIGTERM (long-running commands drain, then return). */
+export function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (s: string) => resolve(s);
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+  });
+}
