@@ -12,6 +12,7 @@ import type { Logger } from '../core/ports.js';
 import type { PolicyDecision, Recommendations } from '../events/schemas.js';
 import { MemoryBus } from '../adapters/bus/memory.js';
 import { FUNCTIONS } from '../functions/index.js';
+import type { RenderableMetrics } from '../runtime/observability.js';
 import type { Config } from './config.js';
 import { startPlatform } from './platform.js';
 import { fluentBitJsonPost, ForwardSender, otlpHttpExport, OtlpGrpcSender } from './senders.js';
@@ -208,7 +209,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     await writeFile(join(o.outDir, 'policy-decision.json'), JSON.stringify(decision, null, 2) + '\n');
     files.push('policy-decision.json');
 
-    const counts = stageCounts(platform.metrics.render());
+    const counts = stageCounts(platform.metrics);
     return {
       seconds: (performance.now() - t0) / 1000,
       sent,
@@ -224,19 +225,20 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   }
 }
 
-/** Records each stage handled successfully, and how many it dead-lettered (from the stage counters' exposition). */
-export function stageCounts(exposition: string): { done: Record<string, number>; deadLettered: number } {
-  const done: Record<string, number> = Object.fromEntries(
-    FUNCTIONS.filter((f) => f.kind === 'event').map((f) => [f.name, 0]),
-  );
-  let deadLettered = 0;
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith('slo_scout_stage_records_total{')) continue;
-    const stage = /stage="([^"]+)"/.exec(line)?.[1];
-    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (!stage || !Number.isFinite(value)) continue;
-    if (line.includes('result="done"')) done[stage] = (done[stage] ?? 0) + value;
-    if (line.includes('result="dead-lettered"')) deadLettered += value;
-  }
-  return { done, deadLettered };
+/** Records each event stage handled successfully on the local host, and how many records stages dead-lettered. */
+export function stageCounts(metrics: Pick<RenderableMetrics, 'value'>): {
+  done: Record<string, number>;
+  deadLettered: number;
+} {
+  const stages = FUNCTIONS.filter((f) => f.kind === 'event').map((f) => f.name);
+  const count = (name: string, labels: Record<string, string>) => metrics.value(name, labels) ?? 0;
+  return {
+    done: Object.fromEntries(
+      stages.map((stage) => [
+        stage,
+        count('slo_scout_stage_records_total', { stage, transport: 'bus', result: 'done' }),
+      ]),
+    ),
+    deadLettered: stages.reduce((n, stage) => n + count('slo_scout_stage_dead_letters_total', { stage }), 0),
+  };
 }
