@@ -276,35 +276,28 @@ export function deliveryFromRecord(
   attempt = 1,
 ): Delivery {
   const ev = fromBusRecord(rec);
-  if (!ev.ok) {
-    // Not a CloudEvent (e.g. MinIO's own Kafka notification target): wrap it so the registry can still route it.
-    // A record on a topic we do not know gets a type no stage consumes, so processEvent dead-letters it with the reason.
-    const def = topicByName(rec.topic);
-    return {
-      event: {
-        specversion: '1.0',
-        id: `${rec.topic}/${rec.partition ?? 0}/${rec.offset ?? '0'}`,
-        source: `kafka://${rec.topic}`,
-        type: def?.ceType ?? `io.sloscout.unrecognised (${ev.error})`,
-        ...(def ? { datacontenttype: def.contentType } : {}),
-        extensions: {},
-        data: rec.value,
-      },
-      transport,
-      key: rec.key,
-      topic: rec.topic,
-      attempt,
-      ...(rec.partition !== undefined ? { partition: rec.partition } : {}),
-      ...(rec.offset !== undefined ? { offset: rec.offset } : {}),
-    };
-  }
-  return {
-    event: ev.value,
+  const where = {
     transport,
     key: rec.key,
     topic: rec.topic,
     attempt,
     ...(rec.partition !== undefined ? { partition: rec.partition } : {}),
     ...(rec.offset !== undefined ? { offset: rec.offset } : {}),
+  };
+  if (ev.ok) return { event: ev.value, ...where };
+  // Not a CloudEvent (e.g. MinIO's own Kafka notification target): wrap it so the registry can still route it.
+  // A record on a topic we do not know gets a type no stage consumes, so processEvent dead-letters it with the reason.
+  const def = topicByName(rec.topic);
+  return {
+    event: {
+      specversion: '1.0',
+      id: `${rec.topic}/${rec.partition ?? 0}/${rec.offset ?? '0'}`,
+      source: `kafka://${rec.topic}`,
+      type: def?.ceType ?? `io.sloscout.unrecognised (${ev.error})`,
+      ...(def ? { datacontenttype: def.contentType } : {}),
+      extensions: {},
+      data: rec.value,
+    },
+    ...where,
   };
 }
