@@ -4,6 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Rollup } from '../../events/schemas.js';
+import { UNMATCHED_ROUTE } from '../fingerprint/routes.js';
+import { quantileFromBuckets } from '../rollup.js';
 
 /** Locale-independent string order (output must not depend on the host locale). */
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -106,7 +108,8 @@ const PROBE_PATHS = new Set([
   '/status',
 ]);
 const PROBE_RPC = /(^|\/)grpc\.health\.v1\.Health\/(Check|Watch)$/;
-const PROBE_AGENT = /^(kube-probe|ELB-HealthChecker|GoogleHC|Prometheus)\//i;
+/** User agents of health checkers and scrapers (core/stream/spans.ts keeps the first one seen per operation). */
+export const PROBE_AGENT = /^(kube-probe|ELB-HealthChecker|GoogleHC|Prometheus)\//i;
 
 /** Splits `GET /api/checkout` into method and route; other operation shapes give method ''. */
 export function splitOperation(operation: string): { method: string; route: string } {
@@ -120,8 +123,8 @@ export function isProbe(op: Pick<OperationInfo, 'operation' | 'userAgents'>): bo
   const { route } = splitOperation(op.operation);
   const path = (route.split('?')[0] ?? '').replace(/\/+$/, '').toLowerCase() || '/';
   if (PROBE_PATHS.has(path)) return true;
-  // Requests no route matched (scanners, typos; see UNMATCHED_ROUTE in core/fingerprint/routes.ts) are not journeys.
-  if (route === '{unmatched}') return true;
+  // Requests no route matched (scanners, typos) are not journeys.
+  if (route === UNMATCHED_ROUTE) return true;
   // Versioned or prefixed probes such as /api/healthz or /v1/health.
   const last = path.slice(path.lastIndexOf('/'));
   if (['/healthz', '/readyz', '/livez', '/health'].includes(last)) return true;
@@ -238,26 +241,10 @@ export function operationStats(input: AnalysisInput): Map<string, OperationStats
   return out;
 }
 
-/**
- * Quantile from per-bucket counts with linear interpolation inside the bucket (Prometheus histogram_quantile
- * semantics: the first bucket starts at 0, a quantile in the +Inf bucket returns the largest finite bound).
- */
+/** quantileFromBuckets (core/rollup.ts, histogram_quantile semantics), but 0 when there are no observations. */
 export function quantileMs(bounds: readonly number[], counts: readonly number[], q: number): number {
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (total === 0 || bounds.length === 0) return 0;
-  const rank = q * total;
-  let cum = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i] ?? 0;
-    if (cum + c >= rank && c > 0) {
-      if (i >= bounds.length) return bounds[bounds.length - 1]!;
-      const lo = i === 0 ? 0 : bounds[i - 1]!;
-      const hi = bounds[i]!;
-      return lo + (hi - lo) * ((rank - cum) / c);
-    }
-    cum += c;
-  }
-  return bounds[bounds.length - 1]!;
+  const v = quantileFromBuckets(bounds, counts, q);
+  return Number.isNaN(v) ? 0 : v;
 }
 
 /** Fraction of observations at or below `thresholdMs` (interpolated when the threshold is not a bucket bound). */

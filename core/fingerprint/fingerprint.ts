@@ -2,7 +2,7 @@
  * Span and log fingerprinting: turns decoded telemetry into FingerprintedRecords (redacted, normalised, templated).
  * Pure: all state lives in the injected redactor / route folder / template miner.
  */
-import type { Attrs, LogModel, SpanModel } from '../otlp/model.js';
+import type { AttrValue, Attrs, LogModel, SpanModel } from '../otlp/model.js';
 import { SpanKind, StatusCode } from '../otlp/model.js';
 import type { FingerprintedRecord, RawLogBatch } from '../../events/schemas.js';
 import { stableId } from '../hash.js';
@@ -30,8 +30,8 @@ const KIND_NAMES: Record<number, string> = {
 };
 
 /** gRPC codes that mean the server failed (OTel semconv); CANCELLED, NOT_FOUND, INVALID_ARGUMENT… are caller-side. */
-const GRPC_SERVER_FAULTS = new Set([2, 4, 12, 13, 14, 15]);
-const GRPC_CODE_NAMES: Record<string, number> = {
+export const GRPC_SERVER_FAULTS: ReadonlySet<number> = new Set([2, 4, 12, 13, 14, 15]);
+const GRPC_CODE_NAMES: Readonly<Record<string, number>> = {
   OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6,
   PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11,
   UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
@@ -50,26 +50,36 @@ function serviceName(resource: Attrs, attributes?: Attrs): string {
   return 'unknown_service';
 }
 
-function intAttr(a: Attrs, ...keys: string[]): number | undefined {
-  for (const k of keys) {
-    const v = a[k];
-    if (typeof v === 'number' && Number.isInteger(v)) return v;
-    if (typeof v === 'string' && /^-?\d{1,9}$/.test(v.trim())) return Number(v.trim());
+/** An integer attribute value: an integer number, or a decimal string of at most 9 digits (blanks around allowed). */
+export function intOf(v: AttrValue | undefined): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
+  if (typeof v === 'string') {
+    const t = v.trim();
+    if (/^-?\d{1,9}$/.test(t)) return Number(t);
   }
   return undefined;
 }
 
-function grpcCode(a: Attrs): number | undefined {
-  const n = intAttr(a, 'rpc.grpc.status_code');
-  if (n !== undefined) return n;
-  const v = a['rpc.response.status_code'];
-  if (typeof v === 'string') {
-    const up = v.trim().toUpperCase();
-    if (up in GRPC_CODE_NAMES) return GRPC_CODE_NAMES[up];
-    if (/^\d{1,2}$/.test(up)) return Number(up);
+function intAttr(a: Attrs, ...keys: string[]): number | undefined {
+  for (const k of keys) {
+    const n = intOf(a[k]);
+    if (n !== undefined) return n;
   }
-  if (typeof v === 'number' && Number.isInteger(v)) return v;
   return undefined;
+}
+
+/** gRPC status code: rpc.grpc.status_code, else the newer rpc.response.status_code by name or number. */
+export function grpcStatusOf(
+  code: AttrValue | undefined,
+  response: AttrValue | undefined,
+): number | undefined {
+  const n = intOf(code);
+  if (n !== undefined) return n;
+  if (typeof response === 'string') {
+    const up = response.trim().toUpperCase();
+    return up in GRPC_CODE_NAMES ? GRPC_CODE_NAMES[up] : intOf(up);
+  }
+  return intOf(response);
 }
 
 const NANO_RE = /^\d{1,20}$/;
@@ -118,7 +128,10 @@ export function fingerprintSpan(span: SpanModel, deps: SpanDeps): FingerprintedR
   const attributes: Attrs = ra.attrs;
 
   const httpStatus = intAttr(span.attributes, 'http.response.status_code', 'http.status_code');
-  const rpcCode = grpcCode(span.attributes);
+  const rpcCode = grpcStatusOf(
+    span.attributes['rpc.grpc.status_code'],
+    span.attributes['rpc.response.status_code'],
+  );
   let status: FingerprintedRecord['status'];
   if (
     span.statusCode === StatusCode.ERROR ||

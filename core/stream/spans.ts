@@ -8,12 +8,18 @@
  * redaction, the route cardinality cap), cached per distinct (service, kind, name, route attributes).
  */
 import type { Rollup } from '../../events/schemas.js';
-import type { CallEdge, OperationInfo, SpanKind as SpanKindName } from '../analysis/journeys.js';
+import {
+  PROBE_AGENT,
+  type CallEdge,
+  type OperationInfo,
+  type SpanKind as SpanKindName,
+} from '../analysis/journeys.js';
+import { GRPC_SERVER_FAULTS, grpcStatusOf, intOf } from '../fingerprint/fingerprint.js';
 import { createRedactor, type Redactor } from '../fingerprint/redact.js';
 import { RouteFolder, httpRoute, spanOperation } from '../fingerprint/routes.js';
 import type { AttrValue, Attrs, SpanModel } from '../otlp/model.js';
 import { SpanKind, StatusCode } from '../otlp/model.js';
-import { DEFAULT_BOUNDS_MS } from '../rollup.js';
+import { DEFAULT_BOUNDS_MS, bucketIndex } from '../rollup.js';
 import { ByteInterner, ChildPool, IdMap, Interner, KEY, PendingMap, TupleCache, idKey } from './tables.js';
 
 /** The fields of a span the accumulator reads. */
@@ -43,14 +49,6 @@ export interface AccumulatorOptions {
   readonly routes?: RouteFolder;
 }
 
-const GRPC_SERVER_FAULTS = new Set([2, 4, 12, 13, 14, 15]);
-const GRPC_NAMES: Readonly<Record<string, number>> = {
-  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, FAILED_PRECONDITION: 9, ABORTED: 10, OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, DATA_LOSS: 15, UNAUTHENTICATED: 16,
-}; // prettier-ignore
-export const PROBE_AGENT = /^(kube-probe|ELB-HealthChecker|GoogleHC|Prometheus)\//i;
-
 const KIND_NAME: Readonly<Record<number, SpanKindName>> = {
   [SpanKind.SERVER]: 'server',
   [SpanKind.CLIENT]: 'client',
@@ -59,34 +57,13 @@ const KIND_NAME: Readonly<Record<number, SpanKindName>> = {
   [SpanKind.INTERNAL]: 'internal',
 };
 
-function intOf(v: AttrValue | undefined): number | undefined {
-  if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
-  if (typeof v === 'string' && /^-?\d{1,9}$/.test(v)) return Number(v);
-  return undefined;
-}
-
-/** gRPC status code of a span (rpc.grpc.status_code, or the newer rpc.response.status_code by name or number). */
-export function grpcStatus(a: Attrs): number | undefined {
-  return grpcStatusOf(a['rpc.grpc.status_code'], a['rpc.response.status_code']);
-}
-
-function grpcStatusOf(code: AttrValue | undefined, v: AttrValue | undefined): number | undefined {
-  const n = intOf(code);
-  if (n !== undefined) return n;
-  if (typeof v === 'string') {
-    const up = v.trim().toUpperCase();
-    return up in GRPC_NAMES ? GRPC_NAMES[up] : intOf(up);
-  }
-  return intOf(v);
-}
-
 /**
  * Whether a span is a server-side failure (the availability SLI's "bad"): HTTP 5xx; gRPC UNKNOWN,
  * DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS; otherwise an ERROR status. 4xx (including
  * 499 client closed request) and gRPC CANCELLED / caller-side codes are never bad, even when the instrumentation
  * set an ERROR status.
  */
-export function isServerFault(kind: number, statusCode: number, a: Attrs): boolean {
+export function isServerFault(statusCode: number, a: Attrs): boolean {
   return faultOf(
     statusCode,
     a['http.response.status_code'] ?? a['http.status_code'],
@@ -240,8 +217,7 @@ export class SpanAccumulator {
     const op = this.ops[opIdx]!;
     const a = s.attributes;
     const isRoot = s.parentSpanId === '';
-    if (this.begin(op, isRoot))
-      this.rollup(op, s.startMs, s.durationMs, isServerFault(s.kind, s.statusCode, a));
+    if (this.begin(op, isRoot)) this.rollup(op, s.startMs, s.durationMs, isServerFault(s.statusCode, a));
     // user agents (probe detection)
     const ua = a['user_agent.original'] ?? a['http.user_agent'];
     if (typeof ua === 'string' && PROBE_AGENT.test(ua)) {
@@ -417,15 +393,7 @@ export class SpanAccumulator {
     row[0]!++;
     if (fault) row[1]!++;
     row[2]! += d;
-    const b = this.bounds;
-    let lo = 0;
-    let hi = b.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (d <= b[mid]!) hi = mid;
-      else lo = mid + 1;
-    }
-    row[3 + lo]!++;
+    row[3 + bucketIndex(this.bounds, d)]!++;
   }
 
   /** Fills `opKey` from a span's strings (the same components opFor's string key had). */
