@@ -21,6 +21,7 @@
  */
 import type { SliRec } from '../../events/schemas.js';
 import { backtest, describeBacktest, type BacktestResult, type MinuteSeries } from '../backtest/index.js';
+import { GRPC_SERVER_FAULTS } from '../fingerprint/fingerprint.js';
 import { parseDuration } from '../generate/windows.js';
 import { DEFAULT_BOUNDS_MS } from '../rollup.js';
 import { fractionBelow, splitOperation, type DiscoveredJourney, type InventoryMetric } from './journeys.js';
@@ -153,12 +154,20 @@ function serviceMatcher(m: InventoryMetric, service: string, notes: string[]): s
   return eq('job', service);
 }
 
-function bucketsMs(m: InventoryMetric, unitMs: number): number[] | undefined {
-  if (m.type !== 'histogram' || !m.buckets || m.buckets.length === 0) return undefined;
-  return m.buckets.filter((b) => Number.isFinite(b) && b > 0).map((b) => round(b * unitMs, 9));
+/** The classic-histogram part of a source for family `m` (`unitMs`: ms per unit of the metric), when it has buckets. */
+function classicHistogram(m: InventoryMetric | undefined, unitMs: number): Pick<MetricSource, 'histogram'> {
+  if (!m || m.type !== 'histogram' || !m.buckets || m.buckets.length === 0) return {};
+  return {
+    histogram: {
+      bucketMetric: `${m.name}_bucket`,
+      countMetric: `${m.name}_count`,
+      boundsMs: m.buckets.filter((b) => Number.isFinite(b) && b > 0).map((b) => round(b * unitMs, 9)),
+      msToUnit: 1 / unitMs,
+    },
+  };
 }
 
-const GRPC_SERVER_FAULT_CODES = ['2', '4', '12', '13', '14', '15'];
+const GRPC_SERVER_FAULT_CODES = [...GRPC_SERVER_FAULTS].map(String);
 const GRPC_SERVER_FAULT_NAMES = [
   'Unknown',
   'DeadlineExceeded',
@@ -243,23 +252,13 @@ function resolveClassicSource(
       const dest = messagingDestination(j.entrypoint);
       const dl = firstLabel(m, ['messaging_destination_name']);
       if (dest && dl) matchers.push(eq(dl, dest));
-      const b = bucketsMs(m, 1000);
       return {
         kind: 'otel-messaging',
         countMetric: `${m.name}_count`,
         matchers,
         badMatcher: 'error_type!=""',
         goodMatcher: 'error_type=""',
-        ...(b
-          ? {
-              histogram: {
-                bucketMetric: `${m.name}_bucket`,
-                countMetric: `${m.name}_count`,
-                boundsMs: b,
-                msToUnit: 0.001,
-              },
-            }
-          : {}),
+        ...classicHistogram(m, 1000),
         notes: [...notes, `OTel messaging metric ${m.name} found in the inventory (bad = error_type set)`],
       };
     }
@@ -281,23 +280,13 @@ function resolveClassicSource(
       if (otel.labels.includes('rpc_service')) matchers.push(eq('rpc_service', grpc.service));
       if (otel.labels.includes('rpc_method')) matchers.push(eq('rpc_method', grpc.method));
       const codes = GRPC_SERVER_FAULT_CODES.join('|');
-      const b = bucketsMs(otel, unitMs);
       return {
         kind: 'otel-rpc',
         countMetric: `${otel.name}_count`,
         matchers,
         badMatcher: `rpc_grpc_status_code=~"${codes}"`,
         goodMatcher: `rpc_grpc_status_code!~"${codes}"`,
-        ...(b
-          ? {
-              histogram: {
-                bucketMetric: `${otel.name}_bucket`,
-                countMetric: `${otel.name}_count`,
-                boundsMs: b,
-                msToUnit: 1 / unitMs,
-              },
-            }
-          : {}),
+        ...classicHistogram(otel, unitMs),
         notes: [...notes, `OTel RPC metric ${otel.name} found; bad = gRPC server-fault codes ${codes}`],
       };
     }
@@ -308,23 +297,13 @@ function resolveClassicSource(
       if (gp.labels.includes('grpc_method')) matchers.push(eq('grpc_method', grpc.method));
       const names = GRPC_SERVER_FAULT_NAMES.join('|');
       const h = lookup(inventory, j.service, ['grpc_server_handling_seconds']);
-      const b = h ? bucketsMs(h, 1000) : undefined;
       return {
         kind: 'grpc-prometheus',
         countMetric: gp.name,
         matchers,
         badMatcher: `grpc_code=~"${names}"`,
         goodMatcher: `grpc_code!~"${names}"`,
-        ...(h && b
-          ? {
-              histogram: {
-                bucketMetric: `${h.name}_bucket`,
-                countMetric: `${h.name}_count`,
-                boundsMs: b,
-                msToUnit: 0.001,
-              },
-            }
-          : {}),
+        ...classicHistogram(h, 1000),
         notes: [...notes, `go-grpc-prometheus metric ${gp.name} found; bad = server-fault codes ${names}`],
       };
     }
@@ -348,23 +327,13 @@ function resolveClassicSource(
     if (otel.labels.includes('http_route')) matchers.push(eq('http_route', route));
     else notes.push(`${otel.name} has no http_route label: the SLI covers every route of ${j.service}`);
     if (method && otel.labels.includes(methodLabel)) matchers.push(eq(methodLabel, method));
-    const b = bucketsMs(otel, unitMs);
     return {
       kind: legacy ? 'otel-http-legacy' : 'otel-http',
       countMetric: `${otel.name}_count`,
       matchers,
       badMatcher: `${statusLabel}=~"5.."`,
       goodMatcher: `${statusLabel}!~"5.."`,
-      ...(b
-        ? {
-            histogram: {
-              bucketMetric: `${otel.name}_bucket`,
-              countMetric: `${otel.name}_count`,
-              boundsMs: b,
-              msToUnit: 1 / unitMs,
-            },
-          }
-        : {}),
+      ...classicHistogram(otel, unitMs),
       notes: [...notes, `OTel HTTP server metric ${otel.name} found in the inventory; bad = 5xx responses`],
     };
   }
@@ -378,23 +347,13 @@ function resolveClassicSource(
     const ml = firstLabel(pc, ['method', 'http_method']);
     if (method && ml) matchers.push(eq(ml, method));
     const h = lookup(inventory, j.service, ['http_request_duration_seconds']);
-    const b = h ? bucketsMs(h, 1000) : undefined;
     return {
       kind: 'prom-client-http',
       countMetric: pc.name,
       matchers,
       badMatcher: `${code}=~"5.."`,
       goodMatcher: `${code}!~"5.."`,
-      ...(h && b
-        ? {
-            histogram: {
-              bucketMetric: `${h.name}_bucket`,
-              countMetric: `${h.name}_count`,
-              boundsMs: b,
-              msToUnit: 0.001,
-            },
-          }
-        : {}),
+      ...classicHistogram(h, 1000),
       notes: [...notes, `client-library metric ${pc.name} found in the inventory; bad = 5xx (${code} label)`],
     };
   }
