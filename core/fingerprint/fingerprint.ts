@@ -84,6 +84,27 @@ export function grpcStatusOf(
 
 const NANO_RE = /^\d{1,20}$/;
 
+/**
+ * The one definition of a server-side failure (the availability SLI's "bad"), used by fingerprinting and by the
+ * streaming analyser: HTTP 5xx; gRPC UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS;
+ * otherwise an ERROR status. 4xx and gRPC caller-side codes are never bad, even when the instrumentation set ERROR,
+ * and neither are cancellations (`error.type` naming a cancel).
+ */
+export function faultOf(
+  statusCode: number,
+  httpStatus: AttrValue | undefined,
+  grpcCode: AttrValue | undefined,
+  rpcResponse: AttrValue | undefined,
+  errorType: AttrValue | undefined,
+): boolean {
+  const http = intOf(httpStatus);
+  if (http !== undefined) return http >= 500;
+  const rpc = grpcStatusOf(grpcCode, rpcResponse);
+  if (rpc !== undefined) return GRPC_SERVER_FAULTS.has(rpc);
+  if (statusCode !== StatusCode.ERROR) return false;
+  return !(typeof errorType === 'string' && /cancel/i.test(errorType));
+}
+
 /** Milliseconds between two unix-nano strings (BigInt, exact); undefined when either is not a nano string. */
 function durationMs(start: string, end: string): number | undefined {
   if (!NANO_RE.test(start) || !NANO_RE.test(end)) return undefined;
@@ -133,10 +154,15 @@ export function fingerprintSpan(span: SpanModel, deps: SpanDeps): FingerprintedR
     span.attributes['rpc.response.status_code'],
   );
   let status: FingerprintedRecord['status'];
+  const a = span.attributes;
   if (
-    span.statusCode === StatusCode.ERROR ||
-    (span.kind === SpanKind.SERVER && httpStatus !== undefined && httpStatus >= 500) ||
-    (rpcCode !== undefined && GRPC_SERVER_FAULTS.has(rpcCode))
+    faultOf(
+      span.statusCode,
+      a['http.response.status_code'] ?? a['http.status_code'],
+      a['rpc.grpc.status_code'],
+      a['rpc.response.status_code'],
+      a['error.type'],
+    )
   ) {
     status = 'error';
   } else if (span.statusCode === StatusCode.OK || httpStatus !== undefined || rpcCode !== undefined) {

@@ -12,7 +12,8 @@ import { err, ok, type Result } from '../result.js';
 import type { AttrValue, Attrs } from '../otlp/model.js';
 import { SpanKind } from '../otlp/model.js';
 import { KEY, idKey } from './tables.js';
-import { clientPeer, faultOf, serviceOf, type SpanAccumulator, type StreamSpan } from './spans.js';
+import { faultOf } from '../fingerprint/fingerprint.js';
+import { clientPeer, serviceOf, type SpanAccumulator, type StreamSpan } from './spans.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const enc = new TextEncoder();

@@ -14,11 +14,11 @@ import {
   type OperationInfo,
   type SpanKind as SpanKindName,
 } from '../analysis/journeys.js';
-import { GRPC_SERVER_FAULTS, grpcStatusOf, intOf } from '../fingerprint/fingerprint.js';
+import { faultOf } from '../fingerprint/fingerprint.js';
 import { createRedactor, type Redactor } from '../fingerprint/redact.js';
 import { RouteFolder, httpRoute, spanOperation } from '../fingerprint/routes.js';
 import type { AttrValue, Attrs, SpanModel } from '../otlp/model.js';
-import { SpanKind, StatusCode } from '../otlp/model.js';
+import { SpanKind } from '../otlp/model.js';
 import { DEFAULT_BOUNDS_MS, bucketIndex } from '../rollup.js';
 import { ByteInterner, ChildPool, IdMap, Interner, KEY, PendingMap, TupleCache, idKey } from './tables.js';
 
@@ -71,22 +71,6 @@ export function isServerFault(statusCode: number, a: Attrs): boolean {
     a['rpc.response.status_code'],
     a['error.type'],
   );
-}
-
-/** isServerFault from the attribute values it reads (http status, rpc.grpc.status_code, rpc.response.status_code). */
-export function faultOf(
-  statusCode: number,
-  httpStatus: AttrValue | undefined,
-  grpcCode: AttrValue | undefined,
-  rpcResponse: AttrValue | undefined,
-  errorType: AttrValue | undefined,
-): boolean {
-  const http = intOf(httpStatus);
-  if (http !== undefined) return http >= 500;
-  const rpc = grpcStatusOf(grpcCode, rpcResponse);
-  if (rpc !== undefined) return GRPC_SERVER_FAULTS.has(rpc);
-  if (statusCode !== StatusCode.ERROR) return false;
-  return !(typeof errorType === 'string' && /cancel/i.test(errorType));
 }
 
 export interface OpState {

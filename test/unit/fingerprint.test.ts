@@ -106,7 +106,12 @@ describe('fingerprintSpan', () => {
     [{}, { 'http.response.status_code': 503 }, 'error'],
     [{}, { 'http.status_code': '500' }, 'error'],
     [{}, { 'http.response.status_code': 404 }, 'ok'],
-    [{ kind: SpanKind.CLIENT }, { 'http.response.status_code': 503 }, 'ok'],
+    // One definition of a fault for every span kind: a 5xx answer is a failed call for the client too.
+    [{ kind: SpanKind.CLIENT }, { 'http.response.status_code': 503 }, 'error'],
+    // 4xx and cancellations are never bad, even when the instrumentation set an ERROR status.
+    [{ statusCode: StatusCode.ERROR }, { 'http.response.status_code': 404 }, 'ok'],
+    [{ statusCode: StatusCode.ERROR }, { 'rpc.grpc.status_code': 1 }, 'ok'],
+    [{ statusCode: StatusCode.ERROR }, { 'error.type': 'RequestCancelled' }, 'unset'],
     [{}, { 'rpc.grpc.status_code': 14 }, 'error'],
     [{}, { 'rpc.grpc.status_code': 13 }, 'error'],
     [{}, { 'rpc.grpc.status_code': 4 }, 'error'],
