@@ -23,7 +23,12 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { Packr } from 'msgpackr';
 import { MemoryBus } from '../adapters/bus/memory.js';
-import { KafkaBus, type KafkaCompression } from '../adapters/bus/kafka.js';
+import {
+  DEFAULT_KAFKA_COMPRESSION,
+  isKafkaCompression,
+  KAFKA_COMPRESSIONS,
+  KafkaBus,
+} from '../adapters/bus/kafka.js';
 import { FsObjectStore } from '../adapters/objects/fs.js';
 import type { Bus, ObjectStore } from '../core/ports.js';
 import { encodeTraces } from '../core/otlp/encode.js';
@@ -359,9 +364,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const brokers = process.env['SLO_SCOUT_KAFKA_BROKERS']?.trim();
   const kafkaProducers = arg(args, 'kafka-producers', 4);
   const ci = args.indexOf('--kafka-compression');
-  const kafkaCompression = (ci >= 0 ? args[ci + 1] : 'zstd') as KafkaCompression;
-  if (!['none', 'gzip', 'zstd'].includes(kafkaCompression))
-    throw new Error('--kafka-compression must be none, gzip or zstd');
+  const kafkaCompression = ci >= 0 ? (args[ci + 1] ?? '') : DEFAULT_KAFKA_COMPRESSION;
+  if (!isKafkaCompression(kafkaCompression))
+    throw new Error(`--kafka-compression must be one of ${KAFKA_COMPRESSIONS.join(', ')}`);
   const runId = `bench-${Date.now().toString(36)}`;
   const rawBus: Bus = brokers
     ? new KafkaBus({

@@ -39,6 +39,9 @@ export function bundleLambda(outDir: string = join(REPO_ROOT, 'infra', 'cdk.out'
     sourcemap: false,
     legalComments: 'none',
     external: LAMBDA_EXTERNALS,
+    // The Kafka producer's WebAssembly codecs read native.wasm next to their module at run time; the package's
+    // `bundled` entry carries the same module inline, so the single-file bundle needs no extra asset.
+    alias: { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' },
     // CommonJS dependencies call require(); give the ESM bundle one.
     banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
     logLevel: 'warning',

@@ -2,6 +2,13 @@
  * Runtime configuration, read from the environment once at the edge (CLI, Knative main, Lambda init) and passed
  * down as data. Nothing below platform/ reads process.env. `describeConfig()` feeds the README table and --help.
  */
+import {
+  DEFAULT_KAFKA_COMPRESSION,
+  isKafkaCompression,
+  KAFKA_COMPRESSIONS,
+  type KafkaCompression,
+} from '../adapters/bus/kafka-compression.js';
+
 export interface Config {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly tenant: string;
@@ -9,7 +16,13 @@ export interface Config {
   readonly dataDir: string;
   readonly bus:
     | { readonly kind: 'memory' }
-    | { readonly kind: 'kafka'; readonly brokers: string[]; readonly clientId: string };
+    | {
+        readonly kind: 'kafka';
+        readonly brokers: string[];
+        readonly clientId: string;
+        /** Record batch compression of everything SLO-Scout produces. */
+        readonly compression: KafkaCompression;
+      };
   readonly database:
     | { readonly kind: 'pglite'; readonly dataDir: string | null }
     | { readonly kind: 'postgres'; readonly url: string };
@@ -64,6 +77,11 @@ export const CONFIG_VARS: readonly Var[] = [
     name: 'SLO_SCOUT_KAFKA_BROKERS',
     default: '(unset: in-process bus)',
     help: 'Comma-separated Kafka bootstrap servers; set to use Kafka',
+  },
+  {
+    name: 'SLO_SCOUT_KAFKA_COMPRESSION',
+    default: DEFAULT_KAFKA_COMPRESSION,
+    help: `Compression of produced Kafka record batches: ${KAFKA_COMPRESSIONS.join(', ')}`,
   },
   {
     name: 'SLO_SCOUT_DATABASE_URL',
@@ -180,6 +198,11 @@ export function loadConfig(
     throw new ConfigError(`SLO_SCOUT_LOG_LEVEL must be debug, info, warn or error, got "${level}"`);
   const dataDir = get('SLO_SCOUT_DATA_DIR') ?? './.slo-scout';
   const brokers = get('SLO_SCOUT_KAFKA_BROKERS');
+  const compression = get('SLO_SCOUT_KAFKA_COMPRESSION') ?? DEFAULT_KAFKA_COMPRESSION;
+  if (!isKafkaCompression(compression))
+    throw new ConfigError(
+      `SLO_SCOUT_KAFKA_COMPRESSION must be one of ${KAFKA_COMPRESSIONS.join(', ')}, got "${compression}"`,
+    );
   const dbUrl = get('SLO_SCOUT_DATABASE_URL');
   if (dbUrl && !/^postgres(ql)?:\/\//.test(dbUrl))
     throw new ConfigError('SLO_SCOUT_DATABASE_URL must start with postgres:// or postgresql://');
@@ -197,6 +220,7 @@ export function loadConfig(
             .map((b) => b.trim())
             .filter(Boolean),
           clientId: 'slo-scout',
+          compression,
         }
       : { kind: 'memory' },
     database: dbUrl ? { kind: 'postgres', url: dbUrl } : { kind: 'pglite', dataDir: `${dataDir}/pglite` },

@@ -61,7 +61,11 @@ export async function buildPorts(cfg: Config, opts: BuildOptions): Promise<Ports
   const notices: string[] = [];
   const bus: Bus =
     cfg.bus.kind === 'kafka'
-      ? new KafkaBus({ brokers: cfg.bus.brokers, clientId: cfg.bus.clientId })
+      ? new KafkaBus({
+          brokers: cfg.bus.brokers,
+          clientId: cfg.bus.clientId,
+          compression: cfg.bus.compression,
+        })
       : new MemoryBus({ retainRecords: 0 }); // drop what every consumer group has committed: bounded memory for `up`
   closers.push(() => bus.close());
   const ports: Ports = {

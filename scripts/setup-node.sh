@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Make Node >= 22 available without touching the system node (/usr/bin/node).
+# Make Node >= 22.22 available without touching the system node (/usr/bin/node).
 #
 #   source scripts/setup-node.sh        # prepends Node 22's bin dir to PATH in this shell
 #   eval "$(scripts/setup-node.sh)"     # same, from any shell
 #   scripts/setup-node.sh --bin-dir     # print only the bin dir ("" when the current node is fine)
 #
-# When `node --version` is older than 22, Node 22 is installed from the npm
+# When `node --version` is older than 22.22 (the Kafka producer, @platformatic/kafka,
+# needs it), the latest Node 22 is installed from the npm
 # registry (package `node@22`, which pulls the platform binary) into
 # ~/.cache/slo-scout/node22 (`npm i -g node@22` would collide with /usr/bin/node).
 # Idempotent and fast when already installed. Override the place with
@@ -13,21 +14,22 @@
 
 _slo_setup_node() {
   local want=22
+  local min=22022 # 22.22 as major*1000+minor
   local prefix="${SLO_SCOUT_NODE_PREFIX:-${HOME:-/root}/.cache/slo-scout/node$want}"
   local bin="$prefix/node_modules/node/bin"
-  local major
-  _slo_major() { "$1" --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/'; }
+  local ver
+  _slo_ver() { "$1" --version 2>/dev/null | sed -E 's/^v([0-9]+)\.([0-9]+).*/\1 \2/' | awk '{ print $1 * 1000 + $2 }'; }
 
   # 1. the node already on PATH is new enough
   if command -v node >/dev/null 2>&1; then
-    major="$(_slo_major node)"
-    if [[ -n "$major" && "$major" -ge "$want" ]]; then
+    ver="$(_slo_ver node)"
+    if [[ -n "$ver" && "$ver" -ge "$min" ]]; then
       _SLO_NODE_BIN=""
       return 0
     fi
   fi
   # 2. a cached install from an earlier run
-  if [[ -x "$bin/node" ]] && [[ "$(_slo_major "$bin/node")" -ge "$want" ]] 2>/dev/null; then
+  if [[ -x "$bin/node" ]] && [[ "$(_slo_ver "$bin/node")" -ge "$min" ]] 2>/dev/null; then
     _SLO_NODE_BIN="$bin"
     return 0
   fi
@@ -48,8 +50,8 @@ _slo_setup_node() {
     echo "setup-node: npm i --prefix $prefix node@$want failed" >&2
     return 1
   fi
-  if ! [[ -x "$bin/node" ]] || [[ "$(_slo_major "$bin/node")" -lt "$want" ]]; then
-    echo "setup-node: $bin/node missing or older than $want after install" >&2
+  if ! [[ -x "$bin/node" ]] || [[ "$(_slo_ver "$bin/node")" -lt "$min" ]]; then
+    echo "setup-node: $bin/node missing or older than 22.22 after install" >&2
     return 1
   fi
   _SLO_NODE_BIN="$bin"
@@ -67,10 +69,10 @@ if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
     else
       echo "setup-node: using $(node --version) from $(command -v node)" >&2
     fi
-    unset -f _slo_setup_node _slo_major
+    unset -f _slo_setup_node _slo_ver
     unset _SLO_NODE_BIN
   else
-    unset -f _slo_setup_node _slo_major
+    unset -f _slo_setup_node _slo_ver
     return 1
   fi
 else

@@ -1,16 +1,19 @@
 /**
- * KafkaBus: the Bus port on Apache Kafka via kafkajs.
+ * KafkaBus: the Bus port on Apache Kafka.
  *
- * Producing: one idempotent producer (acks=all, maxInFlightRequests=1 as kafkajs requires for idempotence).
- * publish() calls made within `lingerMs` of each other are coalesced into one `sendBatch` (grouped per topic, order
- * kept); each publish() resolves only when its own records are acknowledged and rejects if the send carrying them
- * fails. Broker outages reject with UnavailableError(…, 'kafka').
+ * Producing uses @platformatic/kafka: `producers` idempotent producers (acks=all, one request in flight each), with
+ * Java-compatible murmur2 key partitioning. publish() calls made within `lingerMs` of each other are coalesced into one
+ * send per producer (grouped per topic, order kept); each publish() resolves only when its own records are
+ * acknowledged and rejects if the send carrying them fails. Broker outages reject with UnavailableError(…, 'kafka').
+ * (kafkajs produced here before; per byte it spent 2-3x the CPU on record encoding — copies and zero-filled buffer
+ * growth — which made the OTLP collector's Kafka path several times more expensive than receiving; see
+ * `npm run bench -- ingest`.)
  *
- * Consuming: one kafkajs consumer per subscription (groupId = options.group), eachBatch without auto-resolve or
- * auto-commit. A fetched partition batch is handed to the handler in chunks of at most `maxBatch`; after a chunk's
- * handler resolves its offsets are resolved and committed; when it rejects, nothing is committed, the consumer seeks
- * back to the chunk's first offset and backs off (exponential, capped at 1 s, heart-beating meanwhile), so the same
- * records are delivered again.
+ * Consuming and topic administration use kafkajs: one consumer per subscription (groupId = options.group), eachBatch
+ * without auto-resolve or auto-commit. A fetched partition batch is handed to the handler in chunks of at most
+ * `maxBatch`; after a chunk's handler resolves its offsets are resolved and committed; when it rejects, nothing is
+ * committed, the consumer seeks back to the chunk's first offset and backs off (exponential, capped at 1 s,
+ * heart-beating meanwhile), so the same records are delivered again.
  *
  * `fromBeginning: false` means "records published after subscribe() was called": the end offsets of partitions the
  * group has no committed offset for are captured before the consumer joins, and the consumer starts there (kafkajs'
@@ -21,17 +24,27 @@ import kafkajs from 'kafkajs';
 import {
   CompressionTypes,
   Kafka,
-  Partitioners,
   logLevel as KafkaLogLevel,
   type Admin,
   type Consumer,
   type KafkaConfig,
   type LogEntry,
-  type Message,
-  type Producer,
   type SASLOptions,
 } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
+import {
+  DEFAULT_KAFKA_COMPRESSION,
+  isKafkaCompression,
+  KAFKA_COMPRESSIONS,
+  type KafkaCompression,
+} from './kafka-compression.js';
+import {
+  compatibilityPartitioner,
+  compressionsAlgorithms,
+  Producer as PltProducer,
+  stringSerializer,
+  type SASLOptions as PltSaslOptions,
+} from '@platformatic/kafka';
 import {
   UnavailableError,
   type BatchHandler,
@@ -44,7 +57,12 @@ import {
   type TopicSpec,
 } from '../../core/ports.js';
 
-export type KafkaCompression = 'none' | 'gzip' | 'zstd';
+export {
+  DEFAULT_KAFKA_COMPRESSION,
+  isKafkaCompression,
+  KAFKA_COMPRESSIONS,
+  type KafkaCompression,
+} from './kafka-compression.js';
 
 export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -69,8 +87,8 @@ export interface KafkaBusOptions {
    */
   readonly producers?: number;
   /**
-   * Record batch compression. zstd uses node:zlib (Node >= 22.15); consumers of this module decode it too.
-   * Default 'zstd' where node:zlib has it, else 'none'.
+   * Record batch compression; consumers of this module (and Java clients) decode every kind. Default
+   * DEFAULT_KAFKA_COMPRESSION (snappy); zstd needs node:zlib zstd (Node >= 22.15).
    */
   readonly compression?: KafkaCompression;
   /** kafkajs log level. Default 'warn'. */
@@ -121,40 +139,65 @@ const UNAVAILABLE_TYPES = new Set([
   'GROUP_LOAD_IN_PROGRESS',
   'GROUP_COORDINATOR_NOT_AVAILABLE',
   'NOT_COORDINATOR_FOR_GROUP',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR',
 ]);
 
-interface KafkaJsErrorLike {
+/** The fields both clients' errors carry (kafkajs: name/type/originalError; @platformatic/kafka: code/apiId/errors). */
+interface KafkaErrorLike {
   name?: string;
   type?: string;
   code?: string;
+  /** @platformatic/kafka ProtocolError: the Kafka error name (e.g. NOT_LEADER_OR_FOLLOWER). */
+  apiId?: string;
   message?: string;
   cause?: unknown;
   originalError?: unknown;
+  /** AggregateError (@platformatic/kafka MultipleErrors): every attempt's error. */
+  errors?: unknown;
 }
 
-function chain(e: unknown): KafkaJsErrorLike[] {
-  const out: KafkaJsErrorLike[] = [];
-  for (let cur: unknown = e; cur && typeof cur === 'object' && out.length < 8;) {
-    const x = cur as KafkaJsErrorLike;
+/** Every error reachable from `e` through cause/originalError/errors (breadth-first, bounded). */
+function chain(e: unknown): KafkaErrorLike[] {
+  const out: KafkaErrorLike[] = [];
+  const queue: unknown[] = [e];
+  const seen = new Set<unknown>();
+  while (queue.length > 0 && out.length < 32) {
+    const cur = queue.shift();
+    if (!cur || typeof cur !== 'object' || seen.has(cur)) continue;
+    seen.add(cur);
+    const x = cur as KafkaErrorLike;
     out.push(x);
-    cur = x.cause ?? x.originalError;
+    if (x.cause) queue.push(x.cause);
+    if (x.originalError) queue.push(x.originalError);
+    if (Array.isArray(x.errors)) queue.push(...(x.errors as unknown[]));
   }
   return out;
 }
 
-/** Maps kafkajs failures: outages -> UnavailableError, unknown topics -> a clear Error, anything else unchanged. */
+/** @platformatic/kafka error codes for a broker that cannot be reached or did not answer in time. */
+const UNAVAILABLE_CODES =
+  /^(PLT_KFK_NETWORK|PLT_KFK_TIMEOUT|E(CONNREFUSED|CONNRESET|TIMEDOUT|HOSTUNREACH|NETUNREACH|PIPE|AI_AGAIN|NOTFOUND))$/;
+
+/** Maps client failures: outages -> UnavailableError, unknown topics -> a clear Error, anything else unchanged. */
 export function mapKafkaError(e: unknown, what: string): unknown {
   if (e instanceof UnavailableError) return e;
   const links = chain(e);
-  if (links.some((x) => x.type === 'UNKNOWN_TOPIC_OR_PARTITION')) {
+  const unknownTopic = (x: KafkaErrorLike) =>
+    x.type === 'UNKNOWN_TOPIC_OR_PARTITION' ||
+    x.apiId === 'UNKNOWN_TOPIC_OR_PARTITION' ||
+    // @platformatic/kafka's metadata lookup reports a missing topic as a UserError with this message
+    (x.code === 'PLT_KFK_USER' && /^Unknown topic /.test(x.message ?? ''));
+  if (links.some(unknownTopic)) {
     return new Error(`${what}: unknown topic (create it with ensureTopics first)`, { cause: e });
   }
   const unavailable = links.some(
     (x) =>
       (x.name !== undefined && UNAVAILABLE_NAMES.has(x.name)) ||
       (x.type !== undefined && UNAVAILABLE_TYPES.has(x.type)) ||
-      (x.code !== undefined &&
-        /^E(CONNREFUSED|CONNRESET|TIMEDOUT|HOSTUNREACH|NETUNREACH|PIPE|AI_AGAIN|NOTFOUND)$/.test(x.code)),
+      (x.apiId !== undefined && UNAVAILABLE_TYPES.has(x.apiId)) ||
+      (x.code !== undefined && UNAVAILABLE_CODES.test(x.code)),
   );
   if (unavailable) {
     const msg =
@@ -312,26 +355,58 @@ export function laneOf(key: string, lanes: number): number {
 // ---- compression --------------------------------------------------------------------------------------------------
 
 /**
- * kafkajs ships only GZIP; ZSTD is registered here on node:zlib (Node >= 22.15) through kafkajs' public codec table,
- * so every consumer created from this module can read zstd batches, whoever produced them. Compression runs
- * synchronously at level 1: one call per record batch costs less than the async API's per-chunk thread-pool round
- * trips, and keeps the work on the thread that is accounted for.
+ * Producers (@platformatic/kafka) compress each partition's record batch: snappy and lz4 (Kafka's LZ4 frame) with the
+ * library's WebAssembly codecs, gzip and zstd with node:zlib. Consumers (kafkajs) ship only GZIP, so the other codecs
+ * are registered on kafkajs' public codec table with the same implementations: every consumer created from this
+ * module reads what any producer wrote. (A named import of CompressionCodecs is not detectable in kafkajs' CommonJS
+ * exports: it is taken off the default export.)
  */
-const ZSTD_AVAILABLE = typeof zlib.zstdCompressSync === 'function';
-if (ZSTD_AVAILABLE) {
-  const level = { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } };
-  // A named import of CompressionCodecs is not detectable in kafkajs' CommonJS exports: take it off the default.
-  kafkajs.CompressionCodecs[CompressionTypes.ZSTD] = () => ({
-    compress: (encoder: { buffer: Buffer }) => Promise.resolve(zlib.zstdCompressSync(encoder.buffer, level)),
-    decompress: (buffer: Buffer) => Promise.resolve(zlib.zstdDecompressSync(buffer)),
+type PltCodec = {
+  compressSync: (d: unknown) => Buffer;
+  decompressSync: (d: Buffer) => Buffer;
+  available?: boolean;
+};
+const PLT_CODECS = compressionsAlgorithms as unknown as Record<string, PltCodec | undefined>;
+function pltCodec(name: string): PltCodec {
+  const c = PLT_CODECS[name];
+  if (!c || typeof c.compressSync !== 'function' || typeof c.decompressSync !== 'function')
+    throw new Error(`@platformatic/kafka: unexpected compression table (no ${name} codec)`);
+  return c;
+}
+for (const [type, name] of [
+  [CompressionTypes.Snappy, 'snappy'],
+  [CompressionTypes.LZ4, 'lz4'],
+] as const) {
+  const codec = pltCodec(name);
+  kafkajs.CompressionCodecs[type] = () => ({
+    compress: (encoder: { buffer: Buffer }) => Promise.resolve(codec.compressSync(encoder.buffer)),
+    decompress: (buffer: Buffer) => Promise.resolve(codec.decompressSync(buffer)),
   });
 }
 
-const COMPRESSION: Record<KafkaCompression, CompressionTypes> = {
-  none: CompressionTypes.None,
-  gzip: CompressionTypes.GZIP,
-  zstd: CompressionTypes.ZSTD,
-};
+/** zstd level for produced record batches: level 1 compresses OTLP about as well as the default 3, twice as fast. */
+export const ZSTD_LEVEL = 1;
+const ZSTD_AVAILABLE = typeof zlib.zstdCompressSync === 'function';
+if (ZSTD_AVAILABLE) {
+  const zstdOptions = (size: number): zlib.ZstdOptions => ({
+    // the input size up front lets zstd size its window and tables to the batch (a third faster on ~50 KB batches)
+    pledgedSrcSize: size,
+    params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL },
+  });
+  kafkajs.CompressionCodecs[CompressionTypes.ZSTD] = () => ({
+    compress: (encoder: { buffer: Buffer }) =>
+      Promise.resolve(zlib.zstdCompressSync(encoder.buffer, zstdOptions(encoder.buffer.length))),
+    decompress: (buffer: Buffer) => Promise.resolve(zlib.zstdDecompressSync(buffer)),
+  });
+  // @platformatic/kafka compresses zstd at its default level 3 and offers no setting for it; its codec table is a
+  // public export, so the zstd entry's compressor is replaced by one at ZSTD_LEVEL (synchronous, on the thread that
+  // is accounted for). test/unit/kafka-codecs.test.ts checks the table still has this shape.
+  const zstd = pltCodec('zstd');
+  zstd.compressSync = (data: unknown) => {
+    const buf = Buffer.isBuffer(data) ? data : (data as { buffer: Buffer }).buffer; // a DynamicBuffer has .buffer
+    return zlib.zstdCompressSync(buf, zstdOptions(buf.length));
+  };
+}
 
 // ---- the bus ------------------------------------------------------------------------------------------------------
 
@@ -392,14 +467,31 @@ function headerString(v: Buffer | string | (Buffer | string)[] | undefined): str
   return typeof v === 'string' ? v : v.toString('utf8');
 }
 
+/** One record as handed to a @platformatic/kafka producer (key and headers are serialised as UTF-8 strings). */
+interface OutMessage {
+  readonly topic: string;
+  readonly key: string | undefined;
+  readonly value: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+type BusProducer = PltProducer<string, Buffer, string, string>;
+
+const PLT_SASL: Record<NonNullable<KafkaBusOptions['sasl']>['mechanism'], PltSaslOptions['mechanism']> = {
+  plain: 'PLAIN',
+  'scram-sha-256': 'SCRAM-SHA-256',
+  'scram-sha-512': 'SCRAM-SHA-512',
+};
+
 export class KafkaBus implements Bus {
   readonly kind = 'kafka';
   private readonly kafka: Kafka;
   private readonly options: KafkaBusOptions;
-  private readonly batcher: PublishBatcher<Message>;
-  private readonly producers: (Producer | null)[];
-  private readonly producerReady = new Map<number, Promise<Producer>>();
+  private readonly batcher: PublishBatcher<OutMessage>;
+  private readonly producers: (BusProducer | null)[];
+  private readonly compression: KafkaCompression;
   private nextNullLane = 0;
+  private nextNullPartition = 0;
   private admin: Admin | null = null;
   private adminReady: Promise<Admin> | null = null;
   private readonly subscriptions = new Set<Subscription>();
@@ -425,14 +517,20 @@ export class KafkaBus implements Bus {
     if (!Number.isInteger(lanes) || lanes < 1 || lanes > 64)
       throw new Error(`KafkaBus: producers must be an integer in 1..64, got ${lanes}`);
     this.producers = Array.from({ length: lanes }, () => null);
-    const compression = COMPRESSION[options.compression ?? (ZSTD_AVAILABLE ? 'zstd' : 'none')];
-    if (compression === CompressionTypes.ZSTD && !ZSTD_AVAILABLE)
+    this.compression = options.compression ?? DEFAULT_KAFKA_COMPRESSION;
+    if (!isKafkaCompression(this.compression))
+      throw new Error(
+        `KafkaBus: compression must be one of ${KAFKA_COMPRESSIONS.join(', ')}, got ${String(this.compression)}`,
+      );
+    if (this.compression === 'zstd' && !ZSTD_AVAILABLE)
       throw new Error('KafkaBus: zstd compression needs node:zlib zstd (Node >= 22.15)');
-    this.batcher = new PublishBatcher<Message>(
+    this.batcher = new PublishBatcher<OutMessage>(
       async (batches, lane) => {
-        const producer = await this.connectedProducer(lane);
+        const producer = this.producer(lane);
+        const messages: OutMessage[] = [];
+        for (const b of batches) for (const m of b.messages) messages.push(m);
         try {
-          await producer.sendBatch({ topicMessages: batches, acks: -1, compression });
+          await producer.send({ messages });
         } catch (e) {
           throw mapKafkaError(e, `publish to ${batches.map((b) => b.topic).join(', ')}`);
         }
@@ -452,7 +550,7 @@ export class KafkaBus implements Bus {
     // stay together on one lane (Kafka gives them no order across partitions anyway).
     const lanes = this.batcher.laneCount;
     const nullLane = lanes === 1 ? 0 : this.nextNullLane++ % lanes;
-    const perLane: { messages: Message[]; bytes: number }[] = [];
+    const perLane: { messages: OutMessage[]; bytes: number }[] = [];
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       if (!(r.value instanceof Uint8Array))
@@ -463,7 +561,8 @@ export class KafkaBus implements Bus {
       const slot = (perLane[lane] ??= { messages: [], bytes: 0 });
       slot.bytes += recordBytes(r);
       slot.messages.push({
-        key: r.key,
+        topic,
+        key: r.key ?? undefined,
         value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
         headers: r.headers,
       });
@@ -678,38 +777,54 @@ export class KafkaBus implements Bus {
     this.closed = true;
     await this.batcher.flush();
     await Promise.allSettled([...this.subscriptions].map((s) => s.close()));
-    await Promise.allSettled([...this.producers.map((p) => p?.disconnect()), this.admin?.disconnect()]);
+    await Promise.allSettled([...this.producers.map((p) => p?.close()), this.admin?.disconnect()]);
   }
 
   // ---- internals ------------------------------------------------------------------------------------------------
 
-  private connectedProducer(lane: number): Promise<Producer> {
-    let ready = this.producerReady.get(lane);
-    if (ready) return ready;
-    ready = (async () => {
-      // Idempotence: kafkajs allows it only with one request in flight per producer; sequence numbers are per
-      // producer and partition, so concurrent lanes use separate producers rather than overlapping requests.
-      const producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        retry: { retries: this.options.retries ?? 5, initialRetryTime: 100, maxRetryTime: 5_000 },
-      });
-      try {
-        await producer.connect();
-      } catch (e) {
-        await producer.disconnect().catch(() => undefined);
-        throw mapKafkaError(e, 'connect producer');
-      }
-      this.producers[lane] = producer;
-      return producer;
-    })().catch((e: unknown) => {
-      this.producerReady.delete(lane);
-      throw e;
+  /**
+   * The producer of a lane, created on first use (it connects lazily). Idempotent: @platformatic/kafka then keeps
+   * one request in flight per producer, and sequence numbers are per producer and partition, so concurrent lanes
+   * use separate producers rather than overlapping requests.
+   */
+  private producer(lane: number): BusProducer {
+    const existing = this.producers[lane];
+    if (existing) return existing;
+    const o = this.options;
+    const retries = o.retries ?? 5;
+    const tls = o.ssl === undefined || o.ssl === false ? undefined : o.ssl === true ? {} : o.ssl;
+    const producer: BusProducer = new PltProducer<string, Buffer, string, string>({
+      clientId: o.clientId ?? 'slo-scout',
+      bootstrapBrokers: [...o.brokers],
+      ...(tls ? { tls } : {}),
+      ...(o.sasl
+        ? {
+            sasl: {
+              mechanism: PLT_SASL[o.sasl.mechanism],
+              username: o.sasl.username,
+              password: o.sasl.password,
+            },
+          }
+        : {}),
+      connectTimeout: o.connectionTimeoutMs ?? 3_000,
+      timeout: o.requestTimeoutMs ?? 30_000,
+      // At least 2: @platformatic/kafka turns an idempotent producer's 0 or 1 into "retry forever", and an outage
+      // must end in a rejected publish (back-pressure for the collectors), not an endless wait.
+      retries: Math.max(2, retries),
+      retryDelay: (_client, _op, attempt) => Math.min(5_000, 100 * 2 ** Math.max(0, attempt - 1)),
+      idempotent: true,
+      acks: -1,
+      compression: this.compression,
+      autocreateTopics: false,
+      // Java-compatible murmur2 for keys (as kafkajs, the Java client and MemoryBus); keyless records spread out.
+      partitioner: (message, key) =>
+        Buffer.isBuffer(key)
+          ? compatibilityPartitioner(message, key)
+          : (this.nextNullPartition = (this.nextNullPartition + 1) >>> 0),
+      serializers: { key: stringSerializer, headerKey: stringSerializer, headerValue: stringSerializer },
     });
-    this.producerReady.set(lane, ready);
-    return ready;
+    this.producers[lane] = producer;
+    return producer;
   }
 
   private connectedAdmin(): Promise<Admin> {

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '../../core/ports.js';
-import { KafkaBus } from '../../adapters/bus/kafka.js';
+import { KAFKA_COMPRESSIONS, KafkaBus } from '../../adapters/bus/kafka.js';
 import { busContract } from './bus.contract.js';
 
 const brokers = process.env.SLO_SCOUT_KAFKA_BROKERS;
@@ -63,6 +63,41 @@ describe('KafkaBus specifics', () => {
     }
     await sub.close();
     await bus.close();
+  });
+
+  it('every compression round-trips through the broker to a consumer, headers and keys intact', async () => {
+    const topic = `ct-codecs-${Date.now().toString(36)}`;
+    const text = (i: number) => `${'GET /api/items/:id 200;'.repeat(400)}#${i}`;
+    const sent: string[] = [];
+    for (const compression of KAFKA_COMPRESSIONS) {
+      const bus = new KafkaBus({ brokers: brokerList, compression, logLevel: 'error' });
+      await bus.ensureTopics([{ name: topic, partitions: 3, retentionMs: 3_600_000 }]);
+      const records = Array.from({ length: 5 }, (_, i) => {
+        sent.push(`${compression}:${text(i)}`);
+        return {
+          key: `${compression}-${i % 2}`,
+          value: new TextEncoder().encode(`${compression}:${text(i)}`),
+          headers: { codec: compression, ce_id: `${compression}-${i}` },
+        };
+      });
+      await bus.publish(topic, records);
+      await bus.close();
+    }
+    const reader = new KafkaBus({ brokers: brokerList, logLevel: 'error' });
+    const got: { value: string; key: string | null; codec: string | undefined }[] = [];
+    const sub = await reader.subscribe({ group: `${topic}-g`, topics: [topic] }, async (batch) => {
+      for (const r of batch)
+        got.push({ value: new TextDecoder().decode(r.value), key: r.key, codec: r.headers['codec'] });
+    });
+    const until = Date.now() + 30_000;
+    while (got.length < sent.length && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await sub.close();
+    await reader.close();
+    expect(got.map((g) => g.value).sort()).toEqual([...sent].sort());
+    for (const g of got) {
+      expect(g.value.startsWith(`${g.codec}:`)).toBe(true);
+      expect(g.key?.startsWith(`${g.codec}-`)).toBe(true);
+    }
   });
 
   it('rejects publish to a topic that does not exist with a clear error', async () => {

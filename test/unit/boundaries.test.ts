@@ -111,7 +111,7 @@ describe('dependency boundaries', () => {
       violations('functions', (i) =>
         i.target
           ? layer(i.target) !== 'adapters' || REPOSITORY.test(i.target)
-          : !/kafkajs|@aws-sdk|^pg$|pglite|milvus|@xenova|@grpc/.test(i.spec),
+          : !/kafkajs|@platformatic\/kafka|@aws-sdk|^pg$|pglite|milvus|@xenova|@grpc/.test(i.spec),
       ),
     ).toEqual([]);
   });
