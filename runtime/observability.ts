@@ -70,9 +70,10 @@ export function createMetrics(opts: { buckets?: readonly number[] } = {}): Rende
   const families = new Map<string, Family>();
 
   const family = (name: string, type: Family['type'], help: string): Family => {
-    if (!METRIC_NAME.test(name)) throw new Error(`invalid metric name "${name}"`);
     let f = families.get(name);
     if (!f) {
+      // validated once, when the family is created: updates are on hot paths (every collector request)
+      if (!METRIC_NAME.test(name)) throw new Error(`invalid metric name "${name}"`);
       f = { type, help, buckets, series: new Map() };
       families.set(name, f);
     } else if (f.type !== type) {
@@ -81,13 +82,14 @@ export function createMetrics(opts: { buckets?: readonly number[] } = {}): Rende
     return f;
   };
   const series = (f: Family, labels: Labels) => {
-    for (const k of Object.keys(labels)) {
-      if (!LABEL_NAME.test(k) || k.startsWith('__')) throw new Error(`invalid label name "${k}"`);
-      if (k === 'le' && f.type === 'histogram') throw new Error('label "le" is reserved for histograms');
-    }
     const key = labelKey(labels);
     let s = f.series.get(key);
     if (!s) {
+      // label names are validated when a series is created (the key holds them, so a known key is valid)
+      for (const k of Object.keys(labels)) {
+        if (!LABEL_NAME.test(k) || k.startsWith('__')) throw new Error(`invalid label name "${k}"`);
+        if (k === 'le' && f.type === 'histogram') throw new Error('label "le" is reserved for histograms');
+      }
       s = { labels: { ...labels }, value: 0 };
       if (f.type === 'histogram') s.hist = { counts: f.buckets.map(() => 0), sum: 0, count: 0 };
       f.series.set(key, s);

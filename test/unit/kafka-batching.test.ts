@@ -84,6 +84,45 @@ describe('PublishBatcher', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 
+  it('records queued behind a send in flight wait for the linger too: a busy lane sends fewer, larger batches', async () => {
+    const sends: { at: number; messages: string[] }[] = [];
+    const t0 = performance.now();
+    const b = new PublishBatcher<string>(
+      async (x) => {
+        sends.push({ at: performance.now() - t0, messages: x.flatMap((t) => t.messages) });
+        await sleep(5); // broker round trip
+      },
+      40,
+      1_000_000,
+    );
+    const adds: Promise<void>[] = [b.add('t', ['m0'], 1)];
+    await sleep(50); // the first batch left after its linger and is in flight
+    for (let i = 1; i <= 6; i++) {
+      adds.push(b.add('t', [`m${i}`], 1));
+      await sleep(3);
+    }
+    await Promise.all(adds);
+    expect(sends.map((x) => x.messages)).toEqual([['m0'], ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']]);
+    // the second batch waited for the linger of its oldest record (added at ~50 ms), not just for the round trip
+    expect(sends[1]!.at).toBeGreaterThanOrEqual(50 + 40 - 5);
+  });
+
+  it('flush() and a full batch do not wait for the linger', async () => {
+    const sends: string[][] = [];
+    const b = new PublishBatcher<string>(
+      async (x) => void sends.push(x.flatMap((t) => t.messages)),
+      10_000,
+      100,
+    );
+    const t0 = performance.now();
+    await Promise.all([b.add('t', ['a'], 50), b.add('t', ['b'], 50)]); // 100 bytes: full, leaves at once
+    const p = b.add('t', ['c'], 1);
+    await b.flush();
+    await p;
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    expect(sends).toEqual([['a', 'b'], ['c']]);
+  });
+
   it('flush() drains the queue', async () => {
     const sent: string[] = [];
     const b = new PublishBatcher<string>(
