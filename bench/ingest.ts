@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- ingest [--seconds N] [--rounds N] [--concurrency N] [--spans N] [--kafka-batch-mib N]
- *   [--kafka-producers N] [--kafka-compression none|gzip|zstd] [--archive]`
+ *   [--kafka-producers N] [--kafka-compression none|gzip|snappy|lz4|zstd] [--archive] [--no-pin]
+ *   [--isolate PID[,PID...]]`
  *
  * Ingest throughput of the collectors, against a ceiling measured in the same run with the same client load:
  * - ceiling: a bare grpc-js server exposing the OTLP TraceService Export method that discards every request;
@@ -13,11 +14,24 @@
  * throughput per CPU second the server process spent (process.cpuUsage() user+system across all its threads,
  * between the client's "go" and its result) — "per core". The per-core figure excludes the CPU the load generator
  * and a co-located broker take, which on a small shared machine otherwise skews the wall ratio.
+ *
+ * Fairness on a small shared machine:
+ * - CPU pinning (Linux with taskset and >= 2 CPUs; --no-pin turns it off): the server process, all its threads, runs
+ *   on CPU 0 and each load generator on the other CPUs, so the servers never share their core with the client.
+ *   --isolate PID,... moves other local processes (a co-located broker: `--isolate $(cat .services/kafka/kafka.pid)`)
+ *   to the load generator's CPUs for the run and gives them all CPUs back afterwards; otherwise the broker's
+ *   background work lands on the servers' core now and then and taxes whichever phase it hits.
+ * - Before every measured phase the bench waits (up to 5 s) for the machine to go quiet (all CPUs under 25 % busy
+ *   over 250 ms), so a broker still writing the previous phase's data does not tax the next phase.
+ * - Ceiling and collector phases alternate (ceiling, gRPC, HTTP, ceiling, gRPC, HTTP, ..., ceiling), so every
+ *   collector phase sits between two ceiling phases; its ratio is taken against the geometric mean of those two, which
+ *   cancels slow drifts of the host's speed. The reported ratio is the median of these per-round ratios; the
+ *   reported rates are per-side medians.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -36,6 +50,7 @@ import type { ResourceSpansModel } from '../core/otlp/model.js';
 import { ALL_TOPICS } from '../events/registry.js';
 import { rawExportService, startOtlpCollector } from '../collectors/otlp.js';
 import { startForwardCollector } from '../collectors/forward.js';
+import { createMetrics } from '../runtime/observability.js';
 
 /** Set in the forked load generator's environment; the module then runs as the client instead of the bench. */
 const LOADGEN_ENV = 'SLO_SCOUT_INGEST_BENCH_LOADGEN';
@@ -241,13 +256,92 @@ interface Measured extends LoadResult {
   readonly serverCpuSeconds: number;
 }
 
-function load(job: LoadJob): Promise<Measured> {
+// ---- fairness helpers ------------------------------------------------------------------------------------------------
+
+interface Pinning {
+  readonly server: string;
+  readonly load: string;
+}
+
+/** Pins this process (all threads) to CPU 0 and returns the CPU list for load generators; null when not possible. */
+function pinServer(): Pinning | null {
+  const n = cpus().length;
+  if (process.platform !== 'linux' || n < 2) return null;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    return { server: '0', load: n === 2 ? '1' : `1-${n - 1}` };
+  } catch {
+    return null; // no taskset (util-linux) or not permitted
+  }
+}
+
+/** Pins other processes (all threads) to `cpuList`; returns a function that gives them every CPU back. */
+function isolate(pids: readonly number[], cpuList: string): () => void {
+  const all = `0-${cpus().length - 1}`;
+  const moved: number[] = [];
+  for (const pid of pids) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+      moved.push(pid);
+    } catch {
+      throw new Error(`--isolate: cannot pin process ${pid} (not running, or not permitted)`);
+    }
+  }
+  return () => {
+    for (const pid of moved) {
+      try {
+        execFileSync('taskset', ['-a', '-p', '-c', all, String(pid)], { stdio: 'ignore' });
+      } catch {
+        // it may have exited meanwhile
+      }
+    }
+  };
+}
+
+function pinChild(pid: number | undefined, cpuList: string): void {
+  if (pid === undefined) return;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+  } catch {
+    // the child may already have exited; the phase then fails on its own
+  }
+}
+
+/** Busy fraction of the busiest CPU over `ms`. */
+async function busiestCpu(ms: number): Promise<number> {
+  const snap = () =>
+    cpus().map((c) => ({ idle: c.times.idle, total: Object.values(c.times).reduce((a, b) => a + b, 0) }));
+  const a = snap();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = snap();
+  return Math.max(...b.map((x, i) => 1 - (x.idle - a[i]!.idle) / Math.max(1, x.total - a[i]!.total)));
+}
+
+/** Waits until every CPU is under 25 % busy over 250 ms (at most `maxMs`); returns the time waited. */
+async function waitQuiet(maxMs = 5_000): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < maxMs && (await busiestCpu(250)) > 0.25);
+  return performance.now() - t0;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+let loadCpus: string | null = null;
+let quietWaitMs = 0;
+
+async function load(job: LoadJob): Promise<Measured> {
+  quietWaitMs += await waitQuiet();
   return new Promise((resolve, reject) => {
     const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
       env: { ...process.env, [LOADGEN_ENV]: '1' },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    if (loadCpus) pinChild(child.pid, loadCpus);
     let cpu0: NodeJS.CpuUsage | null = null;
     child.on('message', (m: FromChild) => {
       if (m.type === 'ready') {
@@ -349,7 +443,7 @@ function prefixedBus(inner: Bus, prefix: string): Bus {
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
-  const seconds = arg(args, 'seconds', 5);
+  const seconds = arg(args, 'seconds', 3);
   const concurrency = arg(args, 'concurrency', 16);
   const spansPerResource = arg(args, 'spans', 100);
   const resources = 4;
@@ -358,11 +452,26 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const body = bodies[0]!;
   const spansPerRequest = resources * spansPerResource;
 
+  const pinning = args.includes('--no-pin') ? null : pinServer();
+  loadCpus = pinning?.load ?? null;
+  const ii = args.indexOf('--isolate');
+  const isolatePids =
+    ii < 0
+      ? []
+      : (args[ii + 1] ?? '').split(',').map((x) => {
+          const pid = Number(x.trim());
+          if (!Number.isInteger(pid) || pid <= 0) throw new Error('--isolate needs PID[,PID...]');
+          return pid;
+        });
+  if (isolatePids.length > 0 && !pinning)
+    throw new Error('--isolate needs CPU pinning (Linux, taskset, 2+ CPUs)');
+  const unisolate = pinning ? isolate(isolatePids, pinning.load) : () => undefined;
+  quietWaitMs = 0;
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 
   const brokers = process.env['SLO_SCOUT_KAFKA_BROKERS']?.trim();
-  const kafkaProducers = arg(args, 'kafka-producers', 4);
+  const kafkaProducers = arg(args, 'kafka-producers', 1);
   const ci = args.indexOf('--kafka-compression');
   const kafkaCompression = ci >= 0 ? (args[ci + 1] ?? '') : DEFAULT_KAFKA_COMPRESSION;
   if (!isKafkaCompression(kafkaCompression))
@@ -404,30 +513,23 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   }
   process.stderr.write(
     `ingest bench: ${seconds}s per phase, ${concurrency} concurrent requests, ${spansPerRequest} spans/request ` +
-      `(${body.length} bytes), bus=${brokers ? 'kafka' : 'memory'}, archive=${archive}\n`,
+      `(${body.length} bytes), bus=${brokers ? 'kafka' : 'memory'}, archive=${archive}, ` +
+      `cpu pinning=${pinning ? `server ${pinning.server}, load ${pinning.load}` : 'off'}\n`,
   );
   try {
-    // Ceiling and collector phases alternate for `rounds` rounds; the best round of each side counts (separately for
-    // wall-clock and per-CPU-second throughput), which damps the noise of a shared machine without favouring either.
-    const rounds = arg(args, 'rounds', 2);
-    type Best = { wall: Measured | null; cpu: Measured | null };
-    const wallRate = (m: Measured) => m.requests / m.seconds;
-    const cpuRate = (m: Measured) => m.requests / m.serverCpuSeconds;
-    const keep = (b: Best, m: Measured) => {
-      if (!b.wall || wallRate(m) > wallRate(b.wall)) b.wall = m;
-      if (!b.cpu || cpuRate(m) > cpuRate(b.cpu)) b.cpu = m;
-    };
-    const ceiling: Best = { wall: null, cpu: null };
-    const g: Best = { wall: null, cpu: null };
-    const h: Best = { wall: null, cpu: null };
-    const perRound: { ceiling: number[]; grpc: number[]; http: number[] } = {
-      ceiling: [],
-      grpc: [],
-      http: [],
-    };
+    // Ceiling and collector phases alternate for `rounds` rounds, with a closing ceiling phase; each collector phase
+    // is paired with the ceilings before and after it (see the header comment).
+    const rounds = arg(args, 'rounds', 5);
+    const wallRate = (m: Measured) => (m.requests * spansPerRequest) / m.seconds;
+    const cpuRate = (m: Measured) => (m.requests * spansPerRequest) / m.serverCpuSeconds;
+    type Side = 'ceiling' | 'grpc' | 'http';
+    const runs: Record<Side, Measured[]> = { ceiling: [], grpc: [], http: [] };
+    // Self-observability on, as `slo-scout run-collector` runs it.
+    const metrics = createMetrics();
     const otlp = await startOtlpCollector({
       bus,
       objects,
+      metrics,
       grpcPort: 0,
       httpPort: 0,
       maxMessageBytes: 16 * 1024 * 1024,
@@ -444,26 +546,21 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       await load({ target: 'grpc', port, seconds: 1, concurrency, bodies });
     await load({ target: 'http', port: otlp.httpPort, seconds: 1, concurrency, bodies });
     for (let r = 0; r < rounds; r++) {
-      const c = await load({ target: 'grpc', port: bare.port, seconds, concurrency, bodies });
-      const gg = await load({ target: 'grpc', port: otlp.grpcPort, seconds, concurrency, bodies });
-      const hh = await load({ target: 'http', port: otlp.httpPort, seconds, concurrency, bodies });
-      keep(ceiling, c);
-      keep(g, gg);
-      keep(h, hh);
-      perRound.ceiling.push(Math.round(cpuRate(c) * spansPerRequest));
-      perRound.grpc.push(Math.round(cpuRate(gg) * spansPerRequest));
-      perRound.http.push(Math.round(cpuRate(hh) * spansPerRequest));
-      process.stderr.write(
-        `round ${r + 1}: spans/s wall (per server CPU s): ceiling ${Math.round(wallRate(c) * spansPerRequest)} ` +
-          `(${Math.round(cpuRate(c) * spansPerRequest)}), grpc ${Math.round(wallRate(gg) * spansPerRequest)} ` +
-          `(${Math.round(cpuRate(gg) * spansPerRequest)}), http ${Math.round(wallRate(hh) * spansPerRequest)} ` +
-          `(${Math.round(cpuRate(hh) * spansPerRequest)})\n`,
-      );
+      runs.ceiling.push(await load({ target: 'grpc', port: bare.port, seconds, concurrency, bodies }));
+      runs.grpc.push(await load({ target: 'grpc', port: otlp.grpcPort, seconds, concurrency, bodies }));
+      runs.http.push(await load({ target: 'http', port: otlp.httpPort, seconds, concurrency, bodies }));
+      const line = (['ceiling', 'grpc', 'http'] as const)
+        .map((k) => `${k} ${Math.round(wallRate(runs[k][r]!))} (${Math.round(cpuRate(runs[k][r]!))})`)
+        .join(', ');
+      process.stderr.write(`round ${r + 1}: spans/s wall (per server CPU s): ${line}\n`);
     }
+    const closing = await load({ target: 'grpc', port: bare.port, seconds, concurrency, bodies });
+    process.stderr.write(
+      `closing ceiling: ${Math.round(wallRate(closing))} (${Math.round(cpuRate(closing))})\n`,
+    );
     await bare.close();
     await otlp.close();
-    if (!ceiling.wall || !ceiling.cpu || !g.wall || !g.cpu || !h.wall || !h.cpu)
-      throw new Error('no rounds ran');
+    if (rounds < 1) throw new Error('no rounds ran');
 
     const packr = new Packr({ useRecords: false });
     const recordsPerChunk = 200;
@@ -483,7 +580,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         }),
       );
     });
-    const fwd = await startForwardCollector({ bus, objects, port: 0 });
+    const fwd = await startForwardCollector({ bus, objects, port: 0, metrics });
     const f = await load({
       target: 'forward',
       port: fwd.port,
@@ -493,13 +590,14 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     });
     await fwd.close();
 
-    const ceilingWall = wallRate(ceiling.wall) * spansPerRequest;
-    const grpcWall = wallRate(g.wall) * spansPerRequest;
-    const httpWall = wallRate(h.wall) * spansPerRequest;
-    const ceilingCpu = cpuRate(ceiling.cpu) * spansPerRequest;
-    const grpcCpu = cpuRate(g.cpu) * spansPerRequest;
-    const httpCpu = cpuRate(h.cpu) * spansPerRequest;
-    const cpuS = (m: Measured) => Number(m.serverCpuSeconds.toFixed(2));
+    const med = (side: Side, rate: (m: Measured) => number) =>
+      median((side === 'ceiling' ? ceilings : runs[side]).map(rate));
+    const ceilings = [...runs.ceiling, closing];
+    const paired = (side: Side, rate: (m: Measured) => number) =>
+      runs[side].map((m, i) => rate(m) / Math.sqrt(rate(ceilings[i]!) * rate(ceilings[i + 1]!)));
+    const r3 = (x: number) => Number(x.toFixed(3));
+    const sum = (side: Side, f: (m: Measured) => number) =>
+      (side === 'ceiling' ? ceilings : runs[side]).reduce((a, m) => a + f(m), 0);
     return {
       bus: brokers ? 'kafka' : 'memory',
       ...(brokers ? { kafka_producers: kafkaProducers, kafka_compression: kafkaCompression } : {}),
@@ -509,42 +607,57 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       concurrency,
       spans_per_request: spansPerRequest,
       request_bytes: body.length,
+      cpu_pinning: pinning ? { ...pinning, isolated_pids: isolatePids } : 'off',
+      quiet_wait_s: Number((quietWaitMs / 1000).toFixed(1)),
       method:
         'Load generator in a child process (same requests, concurrency and grpc-js client for ceiling and ' +
-        'collector; phases alternate, best round per side). *_per_s: spans/s wall-clock as the client sees it. ' +
-        '*_per_cpu_s ("per core"): spans per CPU second of the server process alone (process.cpuUsage user+system, ' +
-        "all threads, including the collector's Kafka client and compression; the broker and the load generator " +
-        'are other processes and not counted). ratio = collector per-core / ceiling per-core; ratio_wall = ' +
-        'collector wall / ceiling wall.',
-      ceiling_spans_per_s: Math.round(ceilingWall),
-      ceiling_spans_per_cpu_s: Math.round(ceilingCpu),
-      otlp_grpc_spans_per_s: Math.round(grpcWall),
-      otlp_grpc_spans_per_cpu_s: Math.round(grpcCpu),
-      ratio: Number((grpcCpu / ceilingCpu).toFixed(3)),
-      ratio_wall: Number((grpcWall / ceilingWall).toFixed(3)),
-      otlp_http_spans_per_s: Math.round(httpWall),
-      otlp_http_spans_per_cpu_s: Math.round(httpCpu),
-      http_ratio: Number((httpCpu / ceilingCpu).toFixed(3)),
-      http_ratio_wall: Number((httpWall / ceilingWall).toFixed(3)),
+        'collector; phases alternate; server pinned to one CPU and the load generator to the others when ' +
+        'cpu_pinning is set; each phase starts once the machine is quiet). *_per_s: spans/s wall-clock as the ' +
+        'client sees it. *_per_cpu_s ("per core"): spans per CPU second of the server process alone ' +
+        "(process.cpuUsage user+system, all threads, including the collector's Kafka client and compression; the " +
+        'broker and the load generator are other processes and not counted). Rates are medians over rounds; ' +
+        'ratio = median over rounds of (collector per-core / geometric mean of the ceiling per-core measured just ' +
+        'before and just after it); ratio_wall the same for wall-clock rates.',
+      ceiling_spans_per_s: Math.round(med('ceiling', wallRate)),
+      ceiling_spans_per_cpu_s: Math.round(med('ceiling', cpuRate)),
+      otlp_grpc_spans_per_s: Math.round(med('grpc', wallRate)),
+      otlp_grpc_spans_per_cpu_s: Math.round(med('grpc', cpuRate)),
+      ratio: r3(median(paired('grpc', cpuRate))),
+      ratio_wall: r3(median(paired('grpc', wallRate))),
+      ratio_by_round: paired('grpc', cpuRate).map(r3),
+      otlp_http_spans_per_s: Math.round(med('http', wallRate)),
+      otlp_http_spans_per_cpu_s: Math.round(med('http', cpuRate)),
+      http_ratio: r3(median(paired('http', cpuRate))),
+      http_ratio_wall: r3(median(paired('http', wallRate))),
       forward_records_per_s: Math.round((f.requests * recordsPerChunk) / f.seconds),
       forward_records_per_cpu_s: Math.round((f.requests * recordsPerChunk) / f.serverCpuSeconds),
       server_cpu_s: {
-        ceiling: cpuS(ceiling.cpu),
-        grpc: cpuS(g.cpu),
-        http: cpuS(h.cpu),
-        forward: cpuS(f),
+        ceiling: Number(sum('ceiling', (m) => m.serverCpuSeconds).toFixed(2)),
+        grpc: Number(sum('grpc', (m) => m.serverCpuSeconds).toFixed(2)),
+        http: Number(sum('http', (m) => m.serverCpuSeconds).toFixed(2)),
+        forward: Number(f.serverCpuSeconds.toFixed(2)),
       },
       server_cpu_utilisation: {
-        ceiling: Number((ceiling.cpu.serverCpuSeconds / ceiling.cpu.seconds).toFixed(2)),
-        grpc: Number((g.cpu.serverCpuSeconds / g.cpu.seconds).toFixed(2)),
-        http: Number((h.cpu.serverCpuSeconds / h.cpu.seconds).toFixed(2)),
+        ceiling: r3(sum('ceiling', (m) => m.serverCpuSeconds) / sum('ceiling', (m) => m.seconds)),
+        grpc: r3(sum('grpc', (m) => m.serverCpuSeconds) / sum('grpc', (m) => m.seconds)),
+        http: r3(sum('http', (m) => m.serverCpuSeconds) / sum('http', (m) => m.seconds)),
       },
       idle_server_cpu_per_s: Number(idleCpuPerS.toFixed(3)),
-      spans_per_cpu_s_by_round: perRound,
-      errors: { ceiling: ceiling.wall.errors, grpc: g.wall.errors, http: h.wall.errors, forward: f.errors },
+      spans_per_cpu_s_by_round: {
+        ceiling: ceilings.map((m) => Math.round(cpuRate(m))),
+        grpc: runs.grpc.map((m) => Math.round(cpuRate(m))),
+        http: runs.http.map((m) => Math.round(cpuRate(m))),
+      },
+      errors: {
+        ceiling: sum('ceiling', (m) => m.errors),
+        grpc: sum('grpc', (m) => m.errors),
+        http: sum('http', (m) => m.errors),
+        forward: f.errors,
+      },
       peak_rss_mb: Math.round(peakRss / (1024 * 1024)),
     };
   } finally {
+    unisolate();
     clearInterval(sampler);
     for (const d of drains) await d.close();
     await bus.close();
