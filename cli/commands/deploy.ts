@@ -3,7 +3,8 @@
  *   slo-scout manifests registry [--json] [--out FILE]   deployment facts derived from the function registry
  *   slo-scout manifests knative [--out DIR] [...]        Knative Service + KafkaSource YAML per function
  *   slo-scout run-function NAME                          one event function consuming Kafka directly (no Knative)
- *   slo-scout run-collector otlp|log|prometheus          one collector (the chart's collector workloads)
+ *   slo-scout run-collector otlp|log|prometheus          one collector (the chart's collector workloads; log = Fluent
+ *                                                        Bit http + Forward)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -153,7 +154,8 @@ export function register(program: Command, io: CliIo): void {
   program
     .command('run-collector')
     .description(
-      'Run one collector: otlp (OTLP gRPC :4317 + HTTP :4318), log (Fluent Bit http :9880) or prometheus ' +
+      'Run one collector: otlp (OTLP gRPC :4317 + HTTP :4318), log (Fluent Bit http :9880 + Forward :24224) or ' +
+        'prometheus ' +
         '(remote_read pulls from SLO_SCOUT_PROMETHEUS_URL every SLO_SCOUT_PROMETHEUS_INTERVAL; /metrics, ' +
         '/healthz, /readyz on SLO_SCOUT_API_PORT).',
     )
@@ -177,6 +179,7 @@ export function register(program: Command, io: CliIo): void {
         tenant: cfg.tenant,
         otlp: kind === 'otlp' ? { grpcPort: cfg.ports.otlpGrpc, httpPort: cfg.ports.otlpHttp } : false,
         logs: kind === 'log' ? { port: cfg.ports.logHttp } : false,
+        forward: kind === 'log' ? { port: cfg.ports.forward } : false,
       });
       io.out(`collector ${kind} up: ${JSON.stringify(c.ports)}\n`);
       await waitForSignal();
