@@ -110,7 +110,8 @@ export const silentLogger: Logger = {
   error: () => undefined,
 };
 
-export type RejectReason = 'invalid' | 'too_large' | 'busy' | 'unavailable' | 'unsupported' | 'internal';
+export type RejectReason =
+  'invalid' | 'too_large' | 'busy' | 'unavailable' | 'unsupported' | 'unauthenticated' | 'internal';
 
 /** Collector metrics, named once here so dashboards and tests agree. */
 export class CollectorMetrics {

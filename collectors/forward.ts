@@ -14,8 +14,17 @@
  * archived and every record is durable on the bus. It never acks what it did not store. Back-pressure: when the
  * in-flight byte bound is reached the connection stops being read (TCP flow control; nothing is dropped). When the
  * bus or the archive is unavailable, or a message is malformed, the connection is closed without an ack, which makes
- * Fluent Bit and fluent-logger retry the chunk. Shared-key authentication (HELO/PING/PONG) is not implemented.
+ * Fluent Bit and fluent-logger retry the chunk.
+ *
+ * Authentication (optional, `security`): the protocol's handshake. On connect the collector sends
+ * `['HELO', {nonce, auth, keepalive: true}]`; the client must answer `['PING', hostname, salt,
+ * sha512_hex(salt + hostname + nonce + shared_key), username, sha512_hex(auth + username + password)]` before anything
+ * else, and gets `['PONG', true, '', collector_hostname, sha512_hex(salt + collector_hostname + nonce + shared_key)]`
+ * (so it can check the collector too), or `['PONG', false, reason, ...]` and a closed connection. Fluent Bit:
+ * `Shared_Key` (and `Username`/`Password`); Fluentd: `<security> shared_key`.
  */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { gunzip } from 'node:zlib';
@@ -44,6 +53,16 @@ export interface ForwardCollectorOptions extends CollectorBaseOptions {
   readonly batchSize?: number;
   /** Idle connections are closed after this long. Default 5 minutes. */
   readonly idleTimeoutMs?: number;
+  /** Require the Forward handshake (shared key, optionally users); see the module comment. */
+  readonly security?: ForwardSecurity;
+}
+
+export interface ForwardSecurity {
+  readonly sharedKey: string;
+  /** Hostname the collector presents in PONG (must differ from the client's). Default: os.hostname(). */
+  readonly hostname?: string;
+  /** Username -> password; when set, clients must also authenticate as one of these users. */
+  readonly users?: Readonly<Record<string, string>>;
 }
 
 export interface ForwardCollector {
@@ -330,6 +349,74 @@ export function ackBytes(chunk: string): Uint8Array {
   return packr.pack({ ack: chunk });
 }
 
+// ---- handshake (shared key) ----------------------------------------------------------------------------------------
+
+function sha512Hex(...parts: (string | Uint8Array)[]): string {
+  const h = createHash('sha512');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+}
+
+function sameHex(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** One connection's handshake state: the HELO it was sent, and the check of the PING that must follow. */
+export interface Handshake {
+  readonly helo: Uint8Array;
+  /** Checks a PING message; returns the PONG to send and whether the client is in. */
+  answer(ping: unknown): { readonly pong: Uint8Array; readonly ok: boolean; readonly reason: string };
+}
+
+export function newHandshake(sec: ForwardSecurity, nonce: Uint8Array = randomBytes(16)): Handshake {
+  const server = sec.hostname ?? osHostname();
+  const authSalt: Uint8Array | string = sec.users ? randomBytes(16) : '';
+  const refuse = (reason: string) => ({
+    pong: packr.pack(['PONG', false, reason, server, '']),
+    ok: false,
+    reason,
+  });
+  return {
+    helo: packr.pack(['HELO', { nonce, auth: authSalt, keepalive: true }]),
+    answer(ping) {
+      if (
+        !Array.isArray(ping) ||
+        ping.length !== 6 ||
+        ping[0] !== 'PING' ||
+        typeof ping[1] !== 'string' ||
+        !(typeof ping[2] === 'string' || ping[2] instanceof Uint8Array) ||
+        typeof ping[3] !== 'string' ||
+        typeof ping[4] !== 'string' ||
+        typeof ping[5] !== 'string'
+      )
+        return refuse('expected PING (shared key authentication is required)');
+      const [, client, salt, digest, user, passwordDigest] = ping as [
+        string,
+        string,
+        string | Uint8Array,
+        string,
+        string,
+        string,
+      ];
+      if (client === server) return refuse('same hostname between input and output: invalid configuration');
+      if (!sameHex(digest, sha512Hex(salt, client, nonce, sec.sharedKey)))
+        return refuse('shared key mismatch');
+      if (sec.users) {
+        const password = Object.hasOwn(sec.users, user) ? sec.users[user] : undefined;
+        if (password === undefined || !sameHex(passwordDigest, sha512Hex(authSalt, user, password)))
+          return refuse('username/password mismatch');
+      }
+      return {
+        pong: packr.pack(['PONG', true, '', server, sha512Hex(salt, server, nonce, sec.sharedKey)]),
+        ok: true,
+        reason: '',
+      };
+    },
+  };
+}
+
 // ---- server --------------------------------------------------------------------------------------------------------
 
 export async function startForwardCollector(opts: ForwardCollectorOptions): Promise<ForwardCollector> {
@@ -382,6 +469,9 @@ export async function startForwardCollector(opts: ForwardCollectorOptions): Prom
     const queue: Uint8Array[] = [];
     let waitingForRoom = false;
     let dead = false;
+    // With a shared key the first message must be the client's PING; nothing is read as data before it passes.
+    let handshake: Handshake | null = opts.security ? newHandshake(opts.security) : null;
+    if (handshake) socket.write(handshake.helo);
 
     const kill = (why: string, fields: Record<string, unknown> = {}) => {
       if (dead) return;
@@ -477,6 +567,26 @@ export async function startForwardCollector(opts: ForwardCollectorOptions): Prom
           kill(`message exceeds the ${maxMessageBytes}-byte limit`);
           return;
         }
+        if (handshake) {
+          let ping: unknown;
+          try {
+            ping = unpackr.unpack(buf.subarray(pos, end.value));
+          } catch {
+            ping = null;
+          }
+          const a = handshake.answer(ping);
+          socket.write(a.pong);
+          if (!a.ok) {
+            cm.rejected('logs', 'forward', 'unauthenticated');
+            dead = true;
+            log.warn('forward client refused', { reason: a.reason, remote: socket.remoteAddress });
+            socket.end();
+            return;
+          }
+          handshake = null;
+          pos = end.value;
+          continue;
+        }
         queue.push(buf.slice(pos, end.value));
         pos = end.value;
       }
@@ -498,7 +608,16 @@ export async function startForwardCollector(opts: ForwardCollectorOptions): Prom
       resolve((server.address() as AddressInfo).port);
     });
   });
-  log.info('forward collector listening', { host, port });
+  log.info('forward collector listening', {
+    host,
+    port,
+    authentication: opts.security ? 'shared key' : 'none',
+  });
+  if (!opts.security && !['127.0.0.1', '::1', 'localhost'].includes(host))
+    log.warn('forward collector: no shared key; any client that reaches the port can write logs', {
+      host,
+      port,
+    });
 
   return {
     port,

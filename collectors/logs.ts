@@ -390,6 +390,7 @@ export async function startLogCollector(opts: LogCollectorOptions): Promise<LogC
       busy: 429,
       unavailable: 503,
       unsupported: 415,
+      unauthenticated: 401,
       internal: 500,
     }[reason];
     const retry = reason === 'busy' || reason === 'unavailable';

@@ -119,6 +119,7 @@ const RPC = {
   RESOURCE_EXHAUSTED: 8,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;
 
 /** google.rpc.Status{code=1, message=2, details=3 Any{type_url=1, value=2}} with an optional RetryInfo detail. */
@@ -174,6 +175,7 @@ const REASON_STATUS: Record<RejectReason, { http: number; grpc: grpc.status; rpc
     busy: { http: 429, grpc: grpc.status.RESOURCE_EXHAUSTED, rpc: RPC.RESOURCE_EXHAUSTED, retry: true },
     unavailable: { http: 503, grpc: grpc.status.UNAVAILABLE, rpc: RPC.UNAVAILABLE, retry: true },
     unsupported: { http: 415, grpc: grpc.status.INVALID_ARGUMENT, rpc: RPC.INVALID_ARGUMENT, retry: false },
+    unauthenticated: { http: 401, grpc: grpc.status.UNAUTHENTICATED, rpc: RPC.UNAUTHENTICATED, retry: false },
     internal: { http: 500, grpc: grpc.status.INTERNAL, rpc: RPC.INTERNAL, retry: false },
   };
 

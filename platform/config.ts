@@ -49,6 +49,8 @@ export interface Config {
     readonly api: number;
   };
   readonly host: string;
+  /** Shared key the Forward listener requires (the protocol's HELO/PING/PONG handshake); unset: no handshake. */
+  readonly forwardSharedKey?: string;
   /** Long-running Prometheus remote_read collector; present only when SLO_SCOUT_PROMETHEUS_URL is set. */
   readonly prometheus?: { readonly url: string; readonly intervalMs: number };
   /** A policy file for the Policy Guard (platform/platform.ts uploads it where the policy stage reads it). */
@@ -138,6 +140,11 @@ export const CONFIG_VARS: readonly Var[] = [
     name: 'SLO_SCOUT_FORWARD_PORT',
     default: '24224',
     help: 'Fluent Forward (TCP) port, for Fluent Bit/Fluentd forward outputs',
+  },
+  {
+    name: 'SLO_SCOUT_FORWARD_SHARED_KEY',
+    default: '(unset: no authentication)',
+    help: 'Shared key Forward clients must prove (Fluent Bit Shared_Key, Fluentd <security> shared_key)',
   },
   { name: 'SLO_SCOUT_API_PORT', default: '8000', help: 'HTTP API port (also /metrics, /healthz)' },
   {
@@ -250,6 +257,9 @@ export function loadConfig(
       api: port(env, 'SLO_SCOUT_API_PORT', 8000),
     },
     host: get('SLO_SCOUT_HOST') ?? '127.0.0.1',
+    ...(get('SLO_SCOUT_FORWARD_SHARED_KEY') !== undefined
+      ? { forwardSharedKey: get('SLO_SCOUT_FORWARD_SHARED_KEY')! }
+      : {}),
     ...(get('SLO_SCOUT_POLICY_FILE') !== undefined ? { policyFile: get('SLO_SCOUT_POLICY_FILE')! } : {}),
   };
   const promUrl = get('SLO_SCOUT_PROMETHEUS_URL');

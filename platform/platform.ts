@@ -109,7 +109,10 @@ export async function startPlatform(cfg: Config, opts: PlatformOptions = {}): Pr
         tenant: cfg.tenant,
         otlp: { grpcPort: cfg.ports.otlpGrpc, httpPort: cfg.ports.otlpHttp },
         logs: { port: cfg.ports.logHttp },
-        forward: { port: cfg.ports.forward },
+        forward: {
+          port: cfg.ports.forward,
+          ...(cfg.forwardSharedKey ? { security: { sharedKey: cfg.forwardSharedKey } } : {}),
+        },
       });
       closers.push(() => c.close());
       endpoints = {

@@ -179,7 +179,13 @@ export function register(program: Command, io: CliIo): void {
         tenant: cfg.tenant,
         otlp: kind === 'otlp' ? { grpcPort: cfg.ports.otlpGrpc, httpPort: cfg.ports.otlpHttp } : false,
         logs: kind === 'log' ? { port: cfg.ports.logHttp } : false,
-        forward: kind === 'log' ? { port: cfg.ports.forward } : false,
+        forward:
+          kind === 'log'
+            ? {
+                port: cfg.ports.forward,
+                ...(cfg.forwardSharedKey ? { security: { sharedKey: cfg.forwardSharedKey } } : {}),
+              }
+            : false,
       });
       io.out(`collector ${kind} up: ${JSON.stringify(c.ports)}\n`);
       await waitForSignal();

@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { Packr, Unpackr } from 'msgpackr';
 import { FluentClient, EventTime as FluentEventTime, type EventModes } from '@fluent-org/logger';
+import * as fluentProtocol from '@fluent-org/logger/build/src/protocol.js';
 import { MemoryBus } from '../../adapters/bus/memory.js';
 import { FsObjectStore } from '../../adapters/objects/fs.js';
 import type { BusRecord } from '../../core/ports.js';
@@ -11,7 +12,12 @@ import { ALL_TOPICS, TOPICS } from '../../events/registry.js';
 import type { RawLogBatch } from '../../events/schemas.js';
 import { decodePayload } from '../../events/validate.js';
 import { createMetrics } from '../../runtime/observability.js';
-import { msgpackValueEnd, startForwardCollector, type ForwardCollector } from '../../collectors/forward.js';
+import {
+  msgpackValueEnd,
+  startForwardCollector,
+  type ForwardCollector,
+  type ForwardSecurity,
+} from '../../collectors/forward.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +35,7 @@ interface H {
 const open: H[] = [];
 const clients: FluentClient[] = [];
 
-async function harness(o: { maxInFlightBytes?: number } = {}): Promise<H> {
+async function harness(o: { maxInFlightBytes?: number; security?: ForwardSecurity } = {}): Promise<H> {
   const bus = new MemoryBus({ autoCreate: false });
   await bus.ensureTopics(
     ALL_TOPICS.map((t) => ({ name: t.name, partitions: 3, retentionMs: t.retentionMs })),
@@ -52,6 +58,7 @@ async function harness(o: { maxInFlightBytes?: number } = {}): Promise<H> {
     metrics,
     port: 0,
     ...(o.maxInFlightBytes ? { maxInFlightBytes: o.maxInFlightBytes } : {}),
+    ...(o.security ? { security: o.security } : {}),
   });
   const h = { bus, fc, published, metrics, store };
   open.push(h);
@@ -280,5 +287,112 @@ describe('msgpackValueEnd', () => {
     for (const cut of [1, 5, 100, v.length - 1])
       expect(msgpackValueEnd(v.subarray(0, cut), 0)).toEqual({ ok: true, value: -1 });
     expect(msgpackValueEnd(new Uint8Array([0xc1]), 0).ok).toBe(false);
+  });
+});
+
+describe('Forward protocol: shared-key authentication (HELO/PING/PONG) with a real client', () => {
+  const security = { sharedKey: 'kitchen-sink-42', hostname: 'slo-scout-collector' };
+  const client = (port: number, auth: { sharedKey: string; username?: string; password?: string }) => {
+    const c = new FluentClient('app', {
+      eventMode: 'PackedForward',
+      socket: { host: '127.0.0.1', port },
+      security: { clientHostname: 'node-7', ...auth },
+      ack: { ackTimeout: 3000 },
+    });
+    clients.push(c);
+    return c;
+  };
+
+  it('accepts a client with the shared key, which in turn verifies the collector', async () => {
+    const h = await harness({ security });
+    const c = client(h.fc.port, { sharedKey: security.sharedKey });
+    await Promise.all([c.emit('web', { log: 'one' }), c.emit('web', { log: 'two' })]);
+    expect(
+      batches(h)
+        .flatMap((b) => b.records.map((r) => r.body))
+        .sort(),
+    ).toEqual(['one', 'two']);
+  });
+
+  /**
+   * The handshake as @fluent-org/logger's own protocol module writes it (its FluentClient keeps retrying a refused
+   * connection and never settles the emit, so refusals are checked one exchange at a time): HELO in, PING out,
+   * PONG back; then one message that must only be published when the PONG said yes.
+   */
+  async function handshake(
+    port: number,
+    auth: { sharedKey: string; username?: string; password?: string },
+  ): Promise<{ pong: unknown[]; closed: boolean }> {
+    const s = connect(port, '127.0.0.1');
+    const got: unknown[] = [];
+    let closed = false;
+    s.on('data', (d: Buffer) => got.push(...(unpackr.unpackMultiple(d) as unknown[])));
+    const gone = new Promise<void>((r) => s.once('close', () => r()));
+    s.on('error', () => undefined);
+    await expect.poll(() => got.length, { timeout: 3000 }).toBe(1);
+    const helo = got[0] as [string, { nonce: Uint8Array; auth: Uint8Array | string }];
+    const ping = fluentProtocol.generatePing(
+      'node-7',
+      { salt: 'c0ffee', nonce: helo[1].nonce as never, key: auth.sharedKey },
+      auth.username
+        ? { username: auth.username, password: auth.password ?? '', salt: helo[1].auth as never }
+        : undefined,
+    );
+    s.write(fluentProtocol.encodeMessage(ping));
+    await expect.poll(() => got.length, { timeout: 3000 }).toBe(2);
+    s.write(packr.pack(['app.web', [[1700000000, { log: 'after handshake' }]], { chunk: 'c1' }]));
+    await Promise.race([gone.then(() => (closed = true)), new Promise((r) => setTimeout(r, 500))]);
+    s.destroy();
+    return { pong: got[1] as unknown[], closed };
+  }
+
+  it('refuses a wrong shared key with a PONG saying why, closes, and publishes nothing', async () => {
+    const h = await harness({ security });
+    const r = await handshake(h.fc.port, { sharedKey: 'guess' });
+    expect(r.pong).toEqual(['PONG', false, 'shared key mismatch', 'slo-scout-collector', '']);
+    expect(r.closed).toBe(true);
+    expect(h.published).toHaveLength(0);
+    expect(h.metrics.render()).toMatch(
+      /slo_scout_collector_requests_rejected_total\{[^}]*reason="unauthenticated"[^}]*\} 1/,
+    );
+    const ok = await handshake(h.fc.port, { sharedKey: security.sharedKey });
+    expect(ok.pong.slice(0, 4)).toEqual(['PONG', true, '', 'slo-scout-collector']);
+    await expect.poll(() => h.published.length, { timeout: 3000 }).toBe(1);
+  });
+
+  it('checks users on top of the shared key', async () => {
+    const h = await harness({ security: { ...security, users: { alice: 'correct horse' } } });
+    await client(h.fc.port, {
+      sharedKey: security.sharedKey,
+      username: 'alice',
+      password: 'correct horse',
+    }).emit('web', { log: 'from alice' });
+    expect(batches(h).flatMap((b) => b.records.map((r) => r.body))).toEqual(['from alice']);
+    for (const who of [
+      { username: 'alice', password: 'battery' },
+      { username: 'mallory', password: 'correct horse' },
+    ]) {
+      const r = await handshake(h.fc.port, { sharedKey: security.sharedKey, ...who });
+      expect(r.pong).toEqual(['PONG', false, 'username/password mismatch', 'slo-scout-collector', '']);
+    }
+    expect(batches(h).flatMap((b) => b.records.map((r) => r.body))).toEqual(['from alice']);
+  });
+
+  it('sends HELO first and refuses data that does not start with PING, without publishing it', async () => {
+    const h = await harness({ security });
+    const s = connect(h.fc.port, '127.0.0.1');
+    const got: unknown[] = [];
+    s.on('data', (d: Buffer) => got.push(...(unpackr.unpackMultiple(d) as unknown[])));
+    const closed = new Promise((r) => s.once('close', r));
+    await new Promise((r) => s.once('connect', r));
+    await expect.poll(() => got.length, { timeout: 3000 }).toBe(1);
+    const helo = got[0] as [string, { nonce: Uint8Array; auth: unknown; keepalive: boolean }];
+    expect(helo[0]).toBe('HELO');
+    expect(helo[1].nonce).toHaveLength(16);
+    expect(helo[1].keepalive).toBe(true);
+    s.write(packr.pack(['app.web', [[1700000000, { log: 'sneaky' }]], { chunk: 'c9' }]));
+    await closed;
+    expect(got[1]).toEqual(['PONG', false, expect.stringMatching(/PING/), 'slo-scout-collector', '']);
+    expect(h.published).toHaveLength(0);
   });
 });
