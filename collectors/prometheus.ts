@@ -12,10 +12,15 @@
  * Inventory: the metric families behind the selectors (type from /api/v1/metadata, label names and histogram
  * buckets from /api/v1/series) are written to `inventory/prometheus/<name>.json` and, when a database is given, to
  * the metric_inventory table.
+ *
+ * Replicas: with `leaderLock` (the chart's database), replicas of one collector elect a leader through a database
+ * lock named after the Prometheus: only the holder pulls and refreshes the inventory; the others stand by, retry the
+ * lock every interval and take over when the holder stops or its database connection dies
+ * (`slo_scout_collector_leader` is 1 on the puller).
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Bus, Logger, Metrics, ObjectStore, SqlExecutor } from '../core/ports.js';
+import type { Bus, DbLock, Logger, Metrics, ObjectStore, SqlExecutor } from '../core/ports.js';
 import { UnavailableError } from '../core/ports.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { MetricInventoryEntry } from '../core/inventory.js';
@@ -270,6 +275,11 @@ export interface PrometheusCollectorOptions {
   readonly inventoryIntervalMs?: number;
   /** Database for the metric_inventory table. */
   readonly db?: SqlExecutor;
+  /**
+   * Leader election among replicas: takes a named lock without waiting (Database.tryLock). Without it every
+   * replica pulls (run one replica then).
+   */
+  readonly leaderLock?: (name: string) => Promise<DbLock | null>;
   /** Approximate bound on one SampleBatch. Default 256 KiB (half of half the topic limit). */
   readonly maxBatchBytes?: number;
   readonly headers?: Readonly<Record<string, string>>;
@@ -332,6 +342,42 @@ export async function startPrometheusCollector(
   let closing = false;
   let running: Promise<unknown> | null = null;
   let healthy = true;
+
+  // ---- leadership among replicas ----
+  let lease: DbLock | null = null;
+  let leading: boolean | null = null;
+  const lockName = `prometheus-collector:${opts.name}`;
+  /** True when this replica may pull: no election configured, or it holds (or just took) the lock. */
+  async function mayPull(): Promise<boolean> {
+    if (!opts.leaderLock) return true;
+    let lead = false;
+    try {
+      if (lease && (await lease.held())) lead = true;
+      else {
+        lease = await opts.leaderLock(lockName);
+        lead = lease !== null;
+      }
+    } catch (e) {
+      // The database is unreachable: whoever held the lock loses it with its connection, so stand by.
+      lease = null;
+      log.warn('prometheus collector: leader lock unavailable; standing by', { error: e });
+    }
+    if (lead !== leading) {
+      leading = lead;
+      sink.gauge(
+        'slo_scout_collector_leader',
+        'This replica holds the pull lock (1) or stands by (0).',
+        lead ? 1 : 0,
+        {
+          collector: 'prometheus',
+        },
+      );
+      log.info(lead ? 'prometheus collector: leading (pulling)' : 'prometheus collector: standing by', {
+        lock: lockName,
+      });
+    }
+    return lead;
+  }
 
   async function loadCheckpoint(): Promise<Checkpoint | null> {
     if (!opts.objects) return memoryCheckpoint;
@@ -498,7 +544,8 @@ export async function startPrometheusCollector(
   if (interval > 0) {
     const tick = () => {
       if (closing) return;
-      pullOnce()
+      mayPull()
+        .then((lead) => (lead && !closing ? pullOnce() : null))
         .catch((e: unknown) => {
           // e.g. an unreadable checkpoint or the store being down: not ready until a pull succeeds again.
           healthy = false;
@@ -513,7 +560,8 @@ export async function startPrometheusCollector(
     if (invEvery > 0) {
       const inv = () => {
         if (closing) return;
-        refreshInventory()
+        mayPull()
+          .then((lead) => (lead && !closing ? refreshInventory() : ok([])))
           .then(
             (r) => {
               if (!r.ok) log.warn('metric inventory refresh failed', { error: r.error });
@@ -558,6 +606,9 @@ export async function startPrometheusCollector(
       for (const t of timers) clearTimeout(t);
       // Let a pull in progress finish its current window (and checkpoint) before returning.
       await running;
+      // Hand the lock over at once rather than when the connection times out.
+      await lease?.release().catch(() => undefined);
+      lease = null;
       if (ops) await new Promise<void>((r) => ops!.close(() => r()));
     },
   };

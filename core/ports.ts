@@ -127,12 +127,24 @@ export interface MigrationReport {
   readonly skipped: readonly string[];
 }
 
+/** A named lock held by one process at a time (leader election among replicas sharing a database). */
+export interface DbLock {
+  /** Still held? False once released or once the connection holding it is gone (then another may take it). */
+  held(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
 export interface Database extends SqlExecutor {
   readonly kind: 'postgres' | 'pglite';
   features(): Promise<DatabaseFeatures>;
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Idempotent: applies pending migrations in order under an advisory lock. */
   migrate(): Promise<MigrationReport>;
+  /**
+   * Takes the lock `name` if nobody holds it, without waiting: the lock, or null when it is taken. PostgreSQL: a
+   * session advisory lock on a dedicated connection (released by the server when that connection dies).
+   */
+  tryLock(name: string): Promise<DbLock | null>;
   close(): Promise<void>;
 }
 

@@ -9,6 +9,7 @@ import { vector } from '@electric-sql/pglite-pgvector';
 import type {
   Database,
   DatabaseFeatures,
+  DbLock,
   MigrationReport,
   SqlExecutor,
   SqlResult,
@@ -56,6 +57,7 @@ export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
   private featuresCache: Promise<DatabaseFeatures> | undefined;
   private closed = false;
+  private readonly heldLocks = new Set<string>();
 
   private readonly pg: PgliteInstance;
 
@@ -103,9 +105,28 @@ export class PgliteDatabase implements Database {
     return runMigrations(this.target(this.pg), features);
   }
 
+  /** PGlite serves one process: a lock is held against the other holders in this process. */
+  async tryLock(name: string): Promise<DbLock | null> {
+    this.assertOpen();
+    if (this.heldLocks.has(name)) return null;
+    this.heldLocks.add(name);
+    let held = true;
+    return {
+      held: () => Promise.resolve(held && !this.closed),
+      release: () => {
+        if (held) {
+          held = false;
+          this.heldLocks.delete(name);
+        }
+        return Promise.resolve();
+      },
+    };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.heldLocks.clear();
     await this.pg.close();
   }
 

@@ -9,6 +9,7 @@ import {
   UnavailableError,
   type Database,
   type DatabaseFeatures,
+  type DbLock,
   type MigrationReport,
   type SqlExecutor,
   type SqlResult,
@@ -105,6 +106,8 @@ export class PgDatabase implements Database {
   private readonly pool: pg.Pool;
   private featuresCache: Promise<DatabaseFeatures> | undefined;
   private closed = false;
+  /** Clients held by tryLock (checked out of the pool for as long as their lock is held). */
+  private readonly locks = new Set<pg.PoolClient>();
 
   constructor(options: PgDatabaseOptions) {
     if (!options.connectionString) throw new Error('PgDatabase: connectionString is required');
@@ -159,9 +162,71 @@ export class PgDatabase implements Database {
     });
   }
 
+  async tryLock(name: string): Promise<DbLock | null> {
+    this.assertOpen();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw mapError(e);
+    }
+    let got: boolean;
+    try {
+      const r = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
+        [`slo-scout:${name}`],
+      );
+      got = r.rows[0]?.ok === true;
+    } catch (e) {
+      const mapped = mapError(e);
+      client.release(mapped instanceof Error ? mapped : new Error(String(mapped)));
+      throw mapped;
+    }
+    if (!got) {
+      client.release();
+      return null;
+    }
+    // The lock lives as long as this session: the client stays checked out until release() or a lost connection.
+    let state: 'held' | 'lost' | 'released' = 'held';
+    const lose = () => {
+      if (state !== 'held') return;
+      state = 'lost';
+      this.locks.delete(client);
+      client.release(new Error('advisory lock connection lost'));
+    };
+    client.on('error', lose);
+    this.locks.add(client);
+    return {
+      held: async () => {
+        if (state !== 'held') return false;
+        try {
+          await client.query('SELECT 1');
+          return true;
+        } catch {
+          lose();
+          return false;
+        }
+      },
+      release: async () => {
+        if (state !== 'held') return;
+        state = 'released';
+        this.locks.delete(client);
+        try {
+          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [`slo-scout:${name}`]);
+          client.release();
+        } catch (e) {
+          client.release(e instanceof Error ? e : new Error(String(e))); // the server drops the lock with it
+        }
+      },
+    };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Connections holding locks go back (destroyed: the server releases their locks) before the pool ends.
+    for (const c of this.locks) c.release(new Error('database closed'));
+    this.locks.clear();
     await this.pool.end();
   }
 

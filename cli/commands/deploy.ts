@@ -46,7 +46,8 @@ async function runPrometheusCollector(io: CliIo): Promise<void> {
     const c = await startPrometheusCollector({
       bus: ports.bus,
       objects: ports.objects!,
-      ...(ports.db ? { db: ports.db } : {}),
+      // Replicas (the chart runs 2) elect the puller through the shared database.
+      ...(ports.db ? { db: ports.db, leaderLock: (name: string) => ports.db!.tryLock(name) } : {}),
       metrics: createMetrics(),
       log,
       name: prometheusCollectorName(cfg.prometheus.url),

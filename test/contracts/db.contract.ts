@@ -55,6 +55,22 @@ export function dbContract(name: string, make: () => Promise<Database>, cleanup?
       else expect(first.applied).toContain('002_timescale_rollups');
     });
 
+    it('tryLock: one holder per name until it releases; names are independent', async () => {
+      const a = await db.tryLock('contract-lock');
+      expect(a).not.toBeNull();
+      expect(await a!.held()).toBe(true);
+      expect(await db.tryLock('contract-lock')).toBeNull();
+      const other = await db.tryLock('contract-lock-2');
+      expect(other).not.toBeNull();
+      await a!.release();
+      expect(await a!.held()).toBe(false);
+      const b = await db.tryLock('contract-lock');
+      expect(b).not.toBeNull();
+      await b!.release();
+      await other!.release();
+      await a!.release(); // idempotent
+    });
+
     it('reports features as booleans', async () => {
       const f = await db.features();
       expect(typeof f.timescale).toBe('boolean');

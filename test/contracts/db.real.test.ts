@@ -41,3 +41,31 @@ describe('PgDatabase.migrate under concurrency', () => {
     }
   });
 });
+
+describe('PgDatabase.tryLock across processes', () => {
+  it('gives a lock to one replica at a time, and to another once the holder connection dies', async () => {
+    const name = `replica-${randomBytes(4).toString('hex')}`;
+    const a = new PgDatabase({ connectionString: url, max: 2 });
+    const b = new PgDatabase({ connectionString: url, max: 2 });
+    try {
+      const la = await a.tryLock(name);
+      expect(la).not.toBeNull();
+      expect(await b.tryLock(name)).toBeNull();
+      // The holder's session is killed (a crashed pod, a failover): the server drops the lock with it.
+      await adminQuery(
+        url,
+        `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = ` +
+          `(hashtextextended('slo-scout:${name}', 0) & x'ffffffff'::bigint)::oid AND pid <> pg_backend_pid()`,
+      );
+      await expect.poll(() => la!.held(), { timeout: 10_000 }).toBe(false);
+      const lb = await b.tryLock(name);
+      expect(lb).not.toBeNull();
+      expect(await lb!.held()).toBe(true);
+      await lb!.release();
+      expect(await a.tryLock(name)).not.toBeNull();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
