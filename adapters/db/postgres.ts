@@ -163,13 +163,7 @@ export class PgDatabase implements Database {
   }
 
   async tryLock(name: string): Promise<DbLock | null> {
-    this.assertOpen();
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (e) {
-      throw mapError(e);
-    }
+    const client = await this.checkout();
     let got: boolean;
     try {
       const r = await client.query<{ ok: boolean }>(
@@ -230,14 +224,18 @@ export class PgDatabase implements Database {
     await this.pool.end();
   }
 
-  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** A client of its own from the pool (connection failures mapped); the caller releases it. */
+  private async checkout(): Promise<pg.PoolClient> {
     this.assertOpen();
-    let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      return await this.pool.connect();
     } catch (e) {
       throw mapError(e);
     }
+  }
+
+  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.checkout();
     let broken: Error | undefined;
     try {
       return await fn(client);

@@ -6,36 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Packr, Unpackr } from 'msgpackr';
 import { KafkaBus } from '../../adapters/bus/kafka.js';
 import { TOPICS } from '../../events/registry.js';
 import { requireService } from './services.js';
+import { freePort, until } from '../support/process.js';
 
 const brokers = requireService('kafka');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until<T>(what: string, f: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** One Forward-mode message with a chunk id; resolves with the ack the collector sends back. */
 function forwardWithAck(port: number, tag: string, log: string, chunk: string): Promise<string> {
