@@ -29,6 +29,7 @@ import type { Database, Embedder, Metrics, VectorStore } from '../core/ports.js'
 import { newEvent } from '../events/cloudevents.js';
 import { TOPICS } from '../events/registry.js';
 import { embed } from '../functions/embed.js';
+import { rng } from '../core/random.js';
 
 function arg(args: string[], name: string, dflt: number): number {
   const i = args.indexOf(name);
@@ -49,18 +50,6 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const VERBS = ['created', 'failed', 'timed out', 'retried', 'declined', 'shipped', 'cached', 'evicted'];

@@ -37,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { Packr } from 'msgpackr';
 import { MemoryBus } from '../adapters/bus/memory.js';
+import { rng } from '../core/random.js';
 import {
   DEFAULT_KAFKA_COMPRESSION,
   isKafkaCompression,
@@ -377,12 +378,6 @@ async function bareGrpcServer(): Promise<{ port: number; close: () => Promise<vo
   return { port, close: () => new Promise((r) => server.tryShutdown(() => r())) };
 }
 
-/** Deterministic PRNG (LCG) so runs are comparable; ids and timings vary like real telemetry. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-}
-
 function hexId(rnd: () => number, chars: number): string {
   let s = '';
   for (let i = 0; i < chars; i++) s += Math.floor(rnd() * 16).toString(16);
@@ -394,7 +389,7 @@ function hexId(rnd: () => number, chars: number): string {
  * status codes — so it compresses like real OTLP (about 3-4x with zstd) rather than like a repeated template.
  */
 function traceRequest(resources: number, spansPerResource: number, seed: number): Uint8Array {
-  const rnd = prng(seed);
+  const rnd = rng(seed);
   const base = 1717171717000000000n + BigInt(seed) * 1_000_000_000n;
   const groups: ResourceSpansModel[] = Array.from({ length: resources }, (_, r) => ({
     resource: { 'service.name': `svc-${r}`, 'host.name': `node-${r}` },
@@ -565,7 +560,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const packr = new Packr({ useRecords: false });
     const recordsPerChunk = 200;
     const streams = Array.from({ length: 16 }, (_, c) => {
-      const rnd = prng(1000 + c);
+      const rnd = rng(1000 + c);
       return Buffer.concat(
         Array.from({ length: recordsPerChunk }, (_, i) => {
           const status = rnd() < 0.02 ? 500 : 200;

@@ -22,6 +22,7 @@ import type {
   LogModel,
 } from '../otlp/model.js';
 import { SpanKind, StatusCode } from '../otlp/model.js';
+import { rng } from '../random.js';
 
 export interface DemoWorkloadOptions {
   readonly seed: number;
@@ -229,18 +230,6 @@ export function demoGroundTruth(opts: DemoWorkloadOptions): DemoGroundTruth {
 }
 
 // ---- deterministic randomness ----------------------------------------------------------------------------------------
-
-/** mulberry32: small, fast, good enough for synthetic data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rand {
   constructor(readonly next: () => number) {}

@@ -9,6 +9,7 @@
 import type { StreamSpan } from '../../core/stream/spans.js';
 import type { Attrs } from '../../core/otlp/model.js';
 import { SpanKind, StatusCode } from '../../core/otlp/model.js';
+import { rng } from '../../core/random.js';
 
 export interface SyntheticOptions {
   readonly seed: number;
@@ -54,18 +55,6 @@ interface Endpoint {
   publishes?: Endpoint;
   noisy4xx?: boolean;
   cancels?: boolean;
-}
-
-/** mulberry32 */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NOUNS = [

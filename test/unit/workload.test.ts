@@ -7,9 +7,9 @@ import {
   HTTP_DURATION_BOUNDS,
   luhnCard,
   luhnValid,
-  rng,
   type DemoBatch,
 } from '../../core/demo/workload.js';
+import { rng } from '../../core/random.js';
 import { decodeLogs, decodeMetrics, decodeTraces } from '../../core/otlp/decode.js';
 import { encodeLogs, encodeMetrics, encodeTraces } from '../../core/otlp/encode.js';
 import { SpanKind, StatusCode, type SpanModel } from '../../core/otlp/model.js';
