@@ -409,6 +409,16 @@ export async function startPrometheusCollector(
     let samples = 0;
     let batches = 0;
     const done: WindowPlan[] = [];
+    /** The report of a pull that stopped early: the checkpoint stays at the last fully published window. */
+    const stopped = (error: string, retryable: boolean): PullReport => ({
+      windows: done,
+      series,
+      samples,
+      batches,
+      checkpoint: cp,
+      error,
+      retryable,
+    });
     for (const w of windows) {
       if (closing) break;
       const started = performance.now();
@@ -424,27 +434,11 @@ export async function startPrometheusCollector(
         });
       } catch (e) {
         cm.rejected('metrics', 'remote_read', isUnavailable(e) ? 'unavailable' : 'internal');
-        return {
-          windows: done,
-          series,
-          samples,
-          batches,
-          checkpoint: cp,
-          error: (e as Error).message,
-          retryable: true,
-        };
+        return stopped((e as Error).message, true);
       }
       if (!read.ok) {
         cm.rejected('metrics', 'remote_read', 'invalid');
-        return {
-          windows: done,
-          series,
-          samples,
-          batches,
-          checkpoint: cp,
-          error: read.error,
-          retryable: false,
-        };
+        return stopped(read.error, false);
       }
       // Overlapping selectors may return a series twice: keep one.
       const seen = new Map<string, SeriesSamples>();
@@ -474,15 +468,7 @@ export async function startPrometheusCollector(
       } catch (e) {
         const retry = isUnavailable(e);
         cm.rejected('metrics', 'remote_read', retry ? 'unavailable' : 'internal');
-        return {
-          windows: done,
-          series,
-          samples,
-          batches,
-          checkpoint: cp,
-          error: (e as Error).message,
-          retryable: retry,
-        };
+        return stopped((e as Error).message, retry);
       }
       cm.publishLatency('metrics', (performance.now() - started) / 1000);
       cm.publishLag('metrics', Math.max(0, now().getTime() - w.endMs) / 1000);
