@@ -38,6 +38,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Packr } from 'msgpackr';
 import { MemoryBus } from '../adapters/bus/memory.js';
 import { rng } from '../core/random.js';
+import { withTopicPrefix } from '../adapters/bus/prefixed.js';
 import {
   DEFAULT_KAFKA_COMPRESSION,
   isKafkaCompression,
@@ -80,12 +81,34 @@ interface PreparedLoad {
 }
 
 /**
+ * Runs `job.concurrency` closed-loop workers for `job.seconds`: each sends the next body (round-robin) as soon as its
+ * previous request settled, and counts successes and failures.
+ */
+async function closedLoop(
+  job: LoadJob,
+  send: (worker: number, body: number) => Promise<boolean>,
+): Promise<LoadResult> {
+  let requests = 0;
+  let errors = 0;
+  let next = 0;
+  const started = performance.now();
+  const deadline = started + job.seconds * 1000;
+  await Promise.all(
+    Array.from({ length: job.concurrency }, async (_, i) => {
+      while (performance.now() < deadline) {
+        if (await send(i, next++ % job.bodies.length)) requests++;
+        else errors++;
+      }
+    }),
+  );
+  return { requests, errors, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
  * Connects and warms up (one request per gRPC channel / HTTP connection, TCP connect for Forward) so that the
  * measured window holds only steady-state traffic, then returns the function that runs the timed load.
  */
 async function prepareLoad(job: LoadJob): Promise<PreparedLoad> {
-  let requests = 0;
-  let errors = 0;
   if (job.target === 'grpc') {
     const Client = grpc.makeGenericClientConstructor(rawExportService('traces'), 'Export');
     const clients = Array.from(
@@ -105,21 +128,7 @@ async function prepareLoad(job: LoadJob): Promise<PreparedLoad> {
       if (e) throw new Error(`load generator warm-up failed: ${e.message}`);
     }
     return {
-      start: async () => {
-        const started = performance.now();
-        const deadline = started + job.seconds * 1000;
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: job.concurrency }, async (_, i) => {
-            const c = clients[i % clients.length]!;
-            while (performance.now() < deadline) {
-              if (await call(c, bufs[next++ % bufs.length]!)) errors++;
-              else requests++;
-            }
-          }),
-        );
-        return { requests, errors, seconds: (performance.now() - started) / 1000 };
-      },
+      start: () => closedLoop(job, async (i, b) => !(await call(clients[i % clients.length]!, bufs[b]!))),
       cleanup: () => clients.forEach((c) => c.close()),
     };
   }
@@ -137,24 +146,13 @@ async function prepareLoad(job: LoadJob): Promise<PreparedLoad> {
     if (warm.some((st) => st !== 200))
       throw new Error(`load generator warm-up failed: HTTP ${warm.join(',')}`);
     return {
-      start: async () => {
-        const started = performance.now();
-        const deadline = started + job.seconds * 1000;
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: job.concurrency }, async () => {
-            while (performance.now() < deadline) {
-              if ((await post(job.bodies[next++ % job.bodies.length]!)) === 200) requests++;
-              else errors++;
-            }
-          }),
-        );
-        return { requests, errors, seconds: (performance.now() - started) / 1000 };
-      },
+      start: () => closedLoop(job, async (_, b) => (await post(job.bodies[b]!)) === 200),
       cleanup: () => undefined,
     };
   }
   // Forward: each connection keeps up to 4 chunks in flight and counts acks.
+  let requests = 0;
+  let errors = 0;
   const packr = new Packr({ useRecords: false });
   const entries = job.bodies.map((b) => Buffer.from(b));
   const sockets = await Promise.all(
@@ -426,17 +424,6 @@ function arg(args: string[], name: string, def: number): number {
   return v;
 }
 
-/** Renames every topic so a shared Kafka's real topics are not touched. */
-function prefixedBus(inner: Bus, prefix: string): Bus {
-  return {
-    kind: inner.kind,
-    publish: (t, r) => inner.publish(`${prefix}${t}`, r),
-    subscribe: (o, h) => inner.subscribe({ ...o, topics: o.topics.map((t) => `${prefix}${t}`) }, h),
-    ensureTopics: (ts) => inner.ensureTopics(ts.map((t) => ({ ...t, name: `${prefix}${t.name}` }))),
-    close: () => inner.close(),
-  };
-}
-
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const seconds = arg(args, 'seconds', 3);
   const concurrency = arg(args, 'concurrency', 16);
@@ -482,7 +469,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         compression: kafkaCompression,
       })
     : new MemoryBus({ autoCreate: false, retainRecords: 0 });
-  const bus = brokers ? prefixedBus(rawBus, `${runId}.`) : rawBus;
+  const bus = brokers ? withTopicPrefix(rawBus, `${runId}.`) : rawBus;
   await bus.ensureTopics(
     ALL_TOPICS.map((t) => ({
       name: t.name,

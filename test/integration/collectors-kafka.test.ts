@@ -16,7 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Packr } from 'msgpackr';
 import { Kafka, logLevel } from 'kafkajs';
 import { KafkaBus } from '../../adapters/bus/kafka.js';
-import type { Bus } from '../../core/ports.js';
+import { withTopicPrefix } from '../../adapters/bus/prefixed.js';
 import { encodeTraces } from '../../core/otlp/encode.js';
 import { ALL_TOPICS, TOPICS } from '../../events/registry.js';
 import { rawExportService, startOtlpCollector } from '../../collectors/otlp.js';
@@ -26,16 +26,6 @@ import { requireService } from './services.js';
 const run = promisify(execFile);
 const sharedBrokers = requireService('kafka');
 const packr = new Packr({ useRecords: false });
-
-function prefixed(inner: Bus, prefix: string): Bus {
-  return {
-    kind: inner.kind,
-    publish: (t, r) => inner.publish(`${prefix}${t}`, r),
-    subscribe: (o, h) => inner.subscribe({ ...o, topics: o.topics.map((t) => `${prefix}${t}`) }, h),
-    ensureTopics: (ts) => inner.ensureTopics(ts.map((t) => ({ ...t, name: `${prefix}${t.name}` }))),
-    close: () => inner.close(),
-  };
-}
 
 const body = (service: string) =>
   encodeTraces([
@@ -96,7 +86,7 @@ describe('collectors on real Kafka', () => {
   it('acknowledges an export only once its records are durable', async () => {
     const prefix = `it-ack-${Date.now()}.`;
     const kbus = new KafkaBus({ brokers: sharedBrokers.split(','), clientId: 'it-ack', logLevel: 'error' });
-    const bus = prefixed(kbus, prefix);
+    const bus = withTopicPrefix(kbus, prefix);
     await bus.ensureTopics(ALL_TOPICS.map((t) => ({ name: t.name, partitions: 1, retentionMs: 3_600_000 })));
     const c = await startOtlpCollector({ bus, objects: null, grpcPort: 0, httpPort: 0 });
     try {
