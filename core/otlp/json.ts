@@ -56,16 +56,24 @@ const SCALARS = new Set<string>([
   'packedUint64',
 ]);
 
-const ENUMS: Record<string, Record<string, number>> = {
-  SpanKind: {
-    SPAN_KIND_UNSPECIFIED: 0,
-    SPAN_KIND_INTERNAL: 1,
-    SPAN_KIND_SERVER: 2,
-    SPAN_KIND_CLIENT: 3,
-    SPAN_KIND_PRODUCER: 4,
-    SPAN_KIND_CONSUMER: 5,
-  },
-  StatusCode: { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 },
+/** OTLP/JSON spells enums by name: Span.SpanKind and Status.StatusCode names to their protobuf numbers. */
+export const SPAN_KINDS: Readonly<Record<string, number>> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+export const STATUS_CODES: Readonly<Record<string, number>> = {
+  STATUS_CODE_UNSET: 0,
+  STATUS_CODE_OK: 1,
+  STATUS_CODE_ERROR: 2,
+};
+
+const ENUMS: Record<string, Readonly<Record<string, number>>> = {
+  SpanKind: SPAN_KINDS,
+  StatusCode: STATUS_CODES,
   AggregationTemporality: {
     AGGREGATION_TEMPORALITY_UNSPECIFIED: 0,
     AGGREGATION_TEMPORALITY_DELTA: 1,

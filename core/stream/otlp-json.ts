@@ -6,23 +6,10 @@
  */
 import { err, ok, type Result } from '../result.js';
 import type { AttrValue, Attrs } from '../otlp/model.js';
+import { SPAN_KINDS, STATUS_CODES } from '../otlp/json.js';
 import { nanoToMs, serviceOf, type StreamSpan } from './spans.js';
 
 type Obj = Record<string, unknown>;
-
-const KINDS: Readonly<Record<string, number>> = {
-  SPAN_KIND_UNSPECIFIED: 0,
-  SPAN_KIND_INTERNAL: 1,
-  SPAN_KIND_SERVER: 2,
-  SPAN_KIND_CLIENT: 3,
-  SPAN_KIND_PRODUCER: 4,
-  SPAN_KIND_CONSUMER: 5,
-};
-const STATUS: Readonly<Record<string, number>> = {
-  STATUS_CODE_UNSET: 0,
-  STATUS_CODE_OK: 1,
-  STATUS_CODE_ERROR: 2,
-};
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (o: Obj, a: string, b: string): unknown[] => {
@@ -103,10 +90,10 @@ export function walkTracesJson(
               ? String(sp.parentSpanId ?? sp.parent_span_id)
               : '',
           name: typeof sp.name === 'string' ? sp.name : '',
-          kind: enumOf(sp.kind, KINDS),
+          kind: enumOf(sp.kind, SPAN_KINDS),
           startMs: start,
           durationMs: end > start ? end - start : 0,
-          statusCode: enumOf(status.code, STATUS),
+          statusCode: enumOf(status.code, STATUS_CODES),
           attributes: attrsOf(sp.attributes),
         });
       }
