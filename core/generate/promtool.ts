@@ -9,6 +9,7 @@
  * `sum(rate(metric{matchers}[{{.window}}]))` for bad/good/total. SLIs with other shapes get no test file, and the
  * caller reports them (see `promtoolTestFor`'s error).
  */
+import { labelMatches, type LabelMatchOp } from '../label-match.js';
 import { err, ok, type Result } from '../result.js';
 import type { SloModel } from './model.js';
 import { alertName, noDataAlertName, type NamingConvention } from './naming.js';
@@ -17,7 +18,7 @@ import { parseDuration, type BurnWindow, type WindowCatalogue } from './windows.
 
 interface Matcher {
   readonly name: string;
-  readonly op: '=' | '!=' | '=~' | '!~';
+  readonly op: LabelMatchOp;
   readonly value: string;
 }
 interface RateQuery {
@@ -45,18 +46,7 @@ export function parseRateQuery(q: string): RateQuery | undefined {
   return { metric: m[1]!, matchers };
 }
 
-const matches = (m: Matcher, v: string): boolean => {
-  switch (m.op) {
-    case '=':
-      return v === m.value;
-    case '!=':
-      return v !== m.value;
-    case '=~':
-      return new RegExp(`^(?:${m.value})$`).test(v);
-    case '!~':
-      return !new RegExp(`^(?:${m.value})$`).test(v);
-  }
-};
+const matches = (m: Matcher, v: string): boolean => labelMatches(m.op, m.value, v);
 
 const CANDIDATES = ['500', '200', '0', '1', 'ok', 'x', 'GET', 'POST', '+Inf'];
 

@@ -4,6 +4,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import type { ArtifactSet, PolicyDecision } from '../../events/schemas.js';
+import { labelMatches, type LabelMatchOp } from '../label-match.js';
 import { err, ok, type Result } from '../result.js';
 import { DEFAULT_POLICY, type Policy, type RuleSeverity } from './default-policy.js';
 import { dashboardProblems } from './dashboards.js';
@@ -282,29 +283,17 @@ export function rawMetricsIn(expr: string): string[] {
 
 interface Matcher {
   readonly name: string;
-  readonly op: string;
+  readonly op: LabelMatchOp;
   readonly value: string;
 }
 
 function parseMatcher(m: string): Matcher | undefined {
   const x = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$/.exec(m);
-  return x ? { name: x[1]!, op: x[2]!, value: x[3]! } : undefined;
+  return x ? { name: x[1]!, op: x[2] as LabelMatchOp, value: x[3]! } : undefined;
 }
 
 function matches(labels: Readonly<Record<string, string>>, ms: readonly Matcher[]): boolean {
-  return ms.every((m) => {
-    const v = labels[m.name] ?? '';
-    switch (m.op) {
-      case '=':
-        return v === m.value;
-      case '!=':
-        return v !== m.value;
-      case '=~':
-        return new RegExp(`^(?:${m.value})$`).test(v);
-      default:
-        return !new RegExp(`^(?:${m.value})$`).test(v);
-    }
-  });
+  return ms.every((m) => labelMatches(m.op, m.value, labels[m.name] ?? ''));
 }
 
 interface InhibitRule {
