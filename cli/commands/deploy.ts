@@ -157,8 +157,8 @@ export function register(program: Command, io: CliIo): void {
     .description(
       'Run one collector: otlp (OTLP gRPC :4317 + HTTP :4318), log (Fluent Bit http :9880 + Forward :24224) or ' +
         'prometheus ' +
-        '(remote_read pulls from SLO_SCOUT_PROMETHEUS_URL every SLO_SCOUT_PROMETHEUS_INTERVAL; /metrics, ' +
-        '/healthz, /readyz on SLO_SCOUT_API_PORT).',
+        '(remote_read pulls from SLO_SCOUT_PROMETHEUS_URL every SLO_SCOUT_PROMETHEUS_INTERVAL; replicas sharing ' +
+        'SLO_SCOUT_DATABASE_URL elect one puller; /metrics, /healthz, /readyz on SLO_SCOUT_API_PORT).',
     )
     .argument('<kind>', 'otlp, log or prometheus')
     .action(async (kind: string) => {
